@@ -1,0 +1,140 @@
+package domain
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+)
+
+// Event is one recorded fact: the payload of an envelope. Its EventType is
+// the name under which it is stored ("MemberJoined"); one type per fact,
+// named in the past tense.
+type Event interface {
+	EventType() string
+}
+
+// Aggregate types: the first token after "koop." in an event's subject.
+const (
+	AggregateInstitution = "institution"
+	AggregatePartnership = "partnership"
+	AggregateUser        = "user"
+)
+
+// Envelope is an event as recorded: the payload with everything needed to
+// audit it (DESIGN.md §3). The store fills in RecordedAt, Sequence and the
+// aggregate version; everything else comes from the command.
+type Envelope struct {
+	EventID          string    `json:"event_id"` // UUIDv7
+	Type             string    `json:"type"`
+	SchemaVersion    int       `json:"schema_version"`
+	AggregateType    string    `json:"aggregate_type"`
+	AggregateID      string    `json:"aggregate_id"`
+	AggregateVersion int64     `json:"aggregate_version"` // 1 for the aggregate's first event
+	OccurredAt       time.Time `json:"occurred_at"`       // business time, from the command
+	RecordedAt       time.Time `json:"recorded_at"`       // when the engine stored it
+	Actor            Actor     `json:"actor"`
+	CommandID        string    `json:"command_id"`
+	CorrelationID    string    `json:"correlation_id"`
+	CausationID      string    `json:"causation_id,omitempty"`
+	Reason           string    `json:"reason,omitempty"`
+	Payload          Event     `json:"-"`
+
+	// Sequence is the stream sequence of the message that holds the event;
+	// all events of one command share it. Not part of the stored JSON.
+	Sequence uint64 `json:"-"`
+}
+
+// Meta is what a command carries besides its intent: who issued it, when it
+// happened in the world, why, and the ids that make it idempotent and
+// traceable.
+type Meta struct {
+	CommandID     string    // idempotency: a retried command has the same id
+	CorrelationID string    // the user request or process this command belongs to
+	CausationID   string    // the event or command that caused this one, if any
+	Actor         Actor     // who decided
+	OccurredAt    time.Time // business time; defaults to the time of handling
+	Reason        string    // the stated reason for the decision
+}
+
+// Unknown is the payload of an event whose type this version of the engine
+// does not know (written by a newer version). Projections skip it; an
+// aggregate refuses to load with it.
+type Unknown struct {
+	Type string
+	Data json.RawMessage
+}
+
+// EventType implements Event.
+func (u Unknown) EventType() string { return u.Type }
+
+type eventInfo struct {
+	version int
+	decode  func(*json.Decoder) (Event, error)
+}
+
+var registry = map[string]eventInfo{}
+
+// register records an event type with its current schema version.
+func register[T Event](version int) {
+	var zero T
+	registry[zero.EventType()] = eventInfo{version: version, decode: func(dec *json.Decoder) (Event, error) {
+		var v T
+		err := dec.Decode(&v)
+		return v, err
+	}}
+}
+
+// EventTypes lists every known event type, sorted.
+func EventTypes() []string {
+	out := make([]string, 0, len(registry))
+	for k := range registry {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// SchemaVersion returns the current schema version of an event type, or 0
+// when the type is unknown.
+func SchemaVersion(eventType string) int { return registry[eventType].version }
+
+// DecodeEvent turns a stored payload into its event. Unknown types decode to
+// an Unknown together with an error wrapping ErrUnknownEventType, so callers
+// choose whether to skip or refuse. A payload with a schema version newer
+// than this engine knows, unknown fields or wrong types is refused with an
+// error naming the type, version and problem.
+func DecodeEvent(eventType string, schemaVersion int, data []byte) (Event, error) {
+	info, ok := registry[eventType]
+	if !ok {
+		return Unknown{Type: eventType, Data: append(json.RawMessage(nil), data...)},
+			ErrUnknownEventType.With("type", "unknown event type %q (written by a newer version?)", eventType)
+	}
+	if schemaVersion < 1 || schemaVersion > info.version {
+		return nil, Invalid("schema_version", "%s schema version %d is not supported (this engine knows 1–%d)", eventType, schemaVersion, info.version)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	v, err := info.decode(dec)
+	if err != nil {
+		return nil, Invalid("payload", "decode %s v%d: %v", eventType, schemaVersion, err)
+	}
+	if dec.More() {
+		return nil, Invalid("payload", "decode %s v%d: trailing data after the payload", eventType, schemaVersion)
+	}
+	return v, nil
+}
+
+// EncodeEvent returns the JSON payload of e.
+func EncodeEvent(e Event) ([]byte, error) {
+	if e == nil {
+		return nil, errors.New("encode event: nil event")
+	}
+	b, err := json.Marshal(e)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s: %w", e.EventType(), err)
+	}
+	return b, nil
+}

@@ -1,0 +1,251 @@
+package domain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Command is one intention of a user, named as an imperative
+// (JoinPartnership). Target names the aggregate instance it addresses.
+type Command interface {
+	Target() (aggregate, id string)
+	// Validate checks the command on its own, without state, and returns an
+	// ErrInvalid *Error naming the field at fault.
+	Validate() error
+}
+
+// State is an aggregate's state: Evolve folds one recorded event into it;
+// Decide answers a command with the events to record, or a typed *Error.
+// Decide must not change the state.
+type State interface {
+	Evolve(Envelope) error
+	Decide(Command, Meta) ([]Event, error)
+}
+
+// NewState returns the empty state of an aggregate type.
+func NewState(aggregate string) (State, error) {
+	switch aggregate {
+	case AggregateInstitution:
+		return &Institution{}, nil
+	case AggregatePartnership:
+		return &Partnership{}, nil
+	case AggregateUser:
+		return &User{}, nil
+	}
+	return nil, Invalid("aggregate", "unknown aggregate type %q", aggregate)
+}
+
+// Store is what the domain needs of an event store. eventstore.Store
+// implements it on JetStream; tests of this package use an in-memory fake.
+type Store interface {
+	// Load returns the events of one aggregate in version order.
+	Load(ctx context.Context, aggregate, id string) ([]Envelope, error)
+	// Append records the events of one command atomically, if and only if
+	// the aggregate is still at expectedVersion (0: it has no events yet).
+	// A stale version returns an error wrapping ErrConflict and writes
+	// nothing. A command whose id was already appended returns the first
+	// result with Duplicate set and writes nothing.
+	Append(ctx context.Context, aggregate, id string, expectedVersion int64, meta Meta, events ...Event) (Result, error)
+}
+
+// Result is what a handled command wrote.
+type Result struct {
+	AggregateType string `json:"aggregate_type"`
+	AggregateID   string `json:"aggregate_id"`
+	Version       int64  `json:"version"`   // the aggregate's version after the command
+	Sequence      uint64 `json:"sequence"`  // stream sequence of the command's events
+	Duplicate     bool   `json:"duplicate"` // the command had been handled before; nothing new was written
+}
+
+// AnyVersion tells Handler.Execute that the caller has no expected version:
+// the handler decides on the current state and retries on a concurrent
+// change.
+const AnyVersion int64 = -1
+
+// Handler runs commands: load the aggregate, decide, append. It is safe for
+// concurrent use; commands on different aggregates never wait for each
+// other.
+type Handler struct {
+	Store Store
+	Now   func() time.Time // defaults to time.Now
+	// Retries is how often a command without an expected version is decided
+	// again after a concurrent change (default 3).
+	Retries int
+}
+
+// Execute handles cmd. With expected ≥ 0 the aggregate must be at that
+// version (an HTTP If-Match), else ErrVersionConflict. A command id already
+// recorded on the aggregate returns its first result with Duplicate set.
+func (h *Handler) Execute(ctx context.Context, cmd Command, meta Meta, expected int64) (Result, error) {
+	if err := cmd.Validate(); err != nil {
+		return Result{}, err
+	}
+	aggregate, id := cmd.Target()
+	if err := checkID("id", id); err != nil {
+		return Result{}, err
+	}
+	meta = h.complete(meta)
+	retries := h.Retries
+	if retries == 0 {
+		retries = 3
+	}
+	if r, ok := cmd.(resolver); ok {
+		var err error
+		if cmd, err = r.resolve(func(id string) (*Institution, error) { return h.institution(ctx, id) }); err != nil {
+			return Result{}, err
+		}
+	}
+	for attempt := 0; ; attempt++ {
+		res, err := h.execute(ctx, aggregate, id, cmd, meta, expected)
+		retry := expected == AnyVersion && errors.Is(err, ErrVersionConflict) && attempt < retries
+		if !retry {
+			return res, err
+		}
+	}
+}
+
+// resolver is a command that refers to institutions whose current state its
+// decision needs (their sector, their name). The handler loads them first.
+type resolver interface {
+	resolve(load func(id string) (*Institution, error)) (Command, error)
+}
+
+// institution loads an institution; a missing one is ErrInstitutionNotFound.
+func (h *Handler) institution(ctx context.Context, id string) (*Institution, error) {
+	envs, err := h.Store.Load(ctx, AggregateInstitution, id)
+	if err != nil {
+		return nil, fmt.Errorf("load institution %s: %w", id, err)
+	}
+	inst := &Institution{}
+	for _, env := range envs {
+		if err := inst.Evolve(env); err != nil {
+			return nil, err
+		}
+	}
+	if !inst.Exists() {
+		return nil, ErrInstitutionNotFound.With("", "institution %s does not exist", id)
+	}
+	return inst, nil
+}
+
+// Load folds the events of one aggregate into its state.
+func Load(ctx context.Context, store Store, aggregate, id string) (State, error) {
+	state, err := NewState(aggregate)
+	if err != nil {
+		return nil, err
+	}
+	envs, err := store.Load(ctx, aggregate, id)
+	if err != nil {
+		return nil, fmt.Errorf("load %s %s: %w", aggregate, id, err)
+	}
+	for _, env := range envs {
+		if err := state.Evolve(env); err != nil {
+			return nil, fmt.Errorf("load %s %s: %w", aggregate, id, err)
+		}
+	}
+	return state, nil
+}
+
+func (h *Handler) execute(ctx context.Context, aggregate, id string, cmd Command, meta Meta, expected int64) (Result, error) {
+	envs, err := h.Store.Load(ctx, aggregate, id)
+	if err != nil {
+		return Result{}, fmt.Errorf("load %s %s: %w", aggregate, id, err)
+	}
+	state, err := NewState(aggregate)
+	if err != nil {
+		return Result{}, err
+	}
+	var version int64
+	for _, env := range envs {
+		if env.CommandID == meta.CommandID {
+			return Result{AggregateType: aggregate, AggregateID: id, Version: lastVersionOf(envs, meta.CommandID), Sequence: env.Sequence, Duplicate: true}, nil
+		}
+		if err := state.Evolve(env); err != nil {
+			return Result{}, fmt.Errorf("load %s %s: %w", aggregate, id, err)
+		}
+		version = env.AggregateVersion
+	}
+	if expected >= 0 && expected != version {
+		return Result{}, ErrVersionConflict.With("If-Match", "expected version %d, the %s is at version %d", expected, aggregate, version)
+	}
+	events, err := state.Decide(cmd, meta)
+	if err != nil {
+		return Result{}, err
+	}
+	res, err := h.Store.Append(ctx, aggregate, id, version, meta, events...)
+	if err != nil {
+		return Result{}, fmt.Errorf("append %s %s: %w", aggregate, id, err)
+	}
+	return res, nil
+}
+
+func lastVersionOf(envs []Envelope, commandID string) int64 {
+	var v int64
+	for _, e := range envs {
+		if e.CommandID == commandID {
+			v = e.AggregateVersion
+		}
+	}
+	return v
+}
+
+func (h *Handler) complete(m Meta) Meta {
+	now := time.Now
+	if h.Now != nil {
+		now = h.Now
+	}
+	if m.CommandID == "" {
+		m.CommandID = NewID()
+	}
+	if m.CorrelationID == "" {
+		m.CorrelationID = m.CommandID
+	}
+	if m.OccurredAt.IsZero() {
+		m.OccurredAt = now().UTC()
+	}
+	return m
+}
+
+// NewID returns a new identifier: a UUIDv7, ordered by creation time.
+func NewID() string {
+	return uuid.Must(uuid.NewV7()).String()
+}
+
+// IDFromKey returns the identifier derived from a client's idempotency key,
+// so that a retried create addresses the same new aggregate.
+func IDFromKey(key string) string {
+	return uuid.NewSHA1(idNamespace, []byte(key)).String()
+}
+
+var idNamespace = uuid.MustParse("6f2b6e0c-3a55-4d7e-9c1e-4b6f6b0a3d11")
+
+// checkID validates an identifier: a UUID in canonical form.
+func checkID(field, id string) error {
+	if id == "" {
+		return ErrRequired.With(field, "is required")
+	}
+	u, err := uuid.Parse(id)
+	if err != nil || u.String() != id {
+		return Invalid(field, "%q is not an identifier (a UUID in lowercase canonical form)", id)
+	}
+	return nil
+}
+
+// CheckID validates an identifier given in a request; field names it.
+func CheckID(field, id string) error { return checkID(field, id) }
+
+func unexpected(env Envelope) error {
+	if u, ok := env.Payload.(Unknown); ok {
+		return ErrUnknownEventType.With("type", "event %s at version %d has type %q, unknown to this engine: upgrade it", env.EventID, env.AggregateVersion, u.Type)
+	}
+	return Invalid("type", "event %s of type %s does not belong to a %s", env.EventID, env.Type, env.AggregateType)
+}
+
+func unexpectedCommand(cmd Command) error {
+	a, _ := cmd.Target()
+	return Invalid("command", "%T is not a command of a %s", cmd, a)
+}

@@ -1,0 +1,142 @@
+package domain
+
+import "fmt"
+
+// InstitutionRegistered records a new institution of the local support
+// system: a social-welfare centre, a school, a hospital, a court's probation
+// team, a police station, an NGO…
+type InstitutionRegistered struct {
+	Name         string `json:"name"`
+	Sector       Sector `json:"sector"`
+	Municipality string `json:"municipality"`
+	County       string `json:"county"`
+	Address      string `json:"address,omitempty"`
+}
+
+// WorkerRegistered records a worker employed by an institution: a social
+// worker (pracownik socjalny), a probation officer (kurator), a school
+// pedagogue (pedagog), a career adviser (doradca zawodowy)…
+type WorkerRegistered struct {
+	WorkerID string `json:"worker_id"`
+	Name     string `json:"name"`
+	Position string `json:"position"`
+}
+
+// EventType implements Event.
+func (InstitutionRegistered) EventType() string { return "InstitutionRegistered" }
+
+// EventType implements Event.
+func (WorkerRegistered) EventType() string { return "WorkerRegistered" }
+
+func init() {
+	register[InstitutionRegistered](1)
+	register[WorkerRegistered](1)
+}
+
+// RegisterInstitution asks to register a new institution.
+type RegisterInstitution struct {
+	InstitutionID string `json:"-"` // assigned by the handler
+	Name          string `json:"name"`
+	Sector        Sector `json:"sector"`
+	Municipality  string `json:"municipality"`
+	County        string `json:"county"`
+	Address       string `json:"address,omitempty"`
+}
+
+// RegisterWorker asks to register a worker at an institution.
+type RegisterWorker struct {
+	InstitutionID string `json:"institution_id"`
+	WorkerID      string `json:"-"` // assigned by the handler
+	Name          string `json:"name"`
+	Position      string `json:"position"`
+}
+
+// Target implements Command.
+func (c RegisterInstitution) Target() (string, string) { return AggregateInstitution, c.InstitutionID }
+
+// Target implements Command.
+func (c RegisterWorker) Target() (string, string) { return AggregateInstitution, c.InstitutionID }
+
+// Validate implements Command.
+func (c RegisterInstitution) Validate() error {
+	if !c.Sector.Valid() {
+		if c.Sector == "" {
+			return ErrRequired.With("sector", "is required")
+		}
+		return Invalid("sector", "%q is not a sector; use one of %v", c.Sector, Sectors)
+	}
+	return firstErr(
+		checkText("name", c.Name, true, maxName),
+		checkText("municipality", c.Municipality, true, maxName),
+		checkText("county", c.County, true, maxName),
+		checkText("address", c.Address, false, maxName),
+	)
+}
+
+// Validate implements Command.
+func (c RegisterWorker) Validate() error {
+	return firstErr(
+		checkID("institution_id", c.InstitutionID),
+		checkText("name", c.Name, true, maxName),
+		checkText("position", c.Position, true, maxName),
+	)
+}
+
+// Worker is a worker of an institution as the aggregate knows it.
+type Worker struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Position string `json:"position"`
+}
+
+// Institution is the aggregate of one institution and its workers.
+type Institution struct {
+	ID           string
+	Version      int64
+	Name         string
+	Sector       Sector
+	Municipality string
+	County       string
+	Address      string
+	Workers      []Worker
+}
+
+// Exists reports whether the institution has been registered.
+func (i *Institution) Exists() bool { return i.Version > 0 }
+
+// Evolve implements State.
+func (i *Institution) Evolve(env Envelope) error {
+	switch e := env.Payload.(type) {
+	case InstitutionRegistered:
+		i.ID = env.AggregateID
+		i.Name, i.Sector, i.Municipality, i.County, i.Address = e.Name, e.Sector, e.Municipality, e.County, e.Address
+	case WorkerRegistered:
+		i.Workers = append(i.Workers, Worker{ID: e.WorkerID, Name: e.Name, Position: e.Position})
+	default:
+		return fmt.Errorf("institution %s: %w", env.AggregateID, unexpected(env))
+	}
+	i.Version = env.AggregateVersion
+	return nil
+}
+
+// Decide implements State.
+func (i *Institution) Decide(cmd Command, _ Meta) ([]Event, error) {
+	switch c := cmd.(type) {
+	case RegisterInstitution:
+		if i.Exists() {
+			return nil, ErrAlreadyExists.With("", "institution %s is already registered", c.InstitutionID)
+		}
+		return []Event{InstitutionRegistered{Name: c.Name, Sector: c.Sector, Municipality: c.Municipality, County: c.County, Address: c.Address}}, nil
+	case RegisterWorker:
+		if !i.Exists() {
+			return nil, ErrInstitutionNotFound.With("institution_id", "institution %s does not exist", c.InstitutionID)
+		}
+		for _, w := range i.Workers {
+			if w.ID == c.WorkerID {
+				return nil, ErrWorkerExists.With("", "worker %s is already registered", c.WorkerID)
+			}
+		}
+		return []Event{WorkerRegistered{WorkerID: c.WorkerID, Name: c.Name, Position: c.Position}}, nil
+	}
+	return nil, unexpectedCommand(cmd)
+}

@@ -1,0 +1,202 @@
+package domain
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Date is a calendar day without time of day or zone, as written on the
+// documents of the model (a declaration of accession, a meeting's minutes).
+// Its JSON form is "YYYY-MM-DD"; impossible days such as 2019-02-30 are
+// rejected when decoding.
+type Date struct{ t time.Time }
+
+// NewDate returns the given day.
+func NewDate(year int, month time.Month, day int) Date {
+	return Date{time.Date(year, month, day, 0, 0, 0, 0, time.UTC)}
+}
+
+// ParseDate parses "YYYY-MM-DD".
+func ParseDate(s string) (Date, error) {
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return Date{}, fmt.Errorf("%q is not a date of the form YYYY-MM-DD", s)
+	}
+	return Date{t}, nil
+}
+
+// IsZero reports whether d is unset.
+func (d Date) IsZero() bool { return d.t.IsZero() }
+
+// Before reports whether d is a day before e.
+func (d Date) Before(e Date) bool { return d.t.Before(e.t) }
+
+// Time returns midnight UTC of d.
+func (d Date) Time() time.Time { return d.t }
+
+// String returns "YYYY-MM-DD", or "" for the zero Date.
+func (d Date) String() string {
+	if d.IsZero() {
+		return ""
+	}
+	return d.t.Format(time.DateOnly)
+}
+
+// MarshalJSON implements json.Marshaler.
+func (d Date) MarshalJSON() ([]byte, error) {
+	if d.IsZero() {
+		return []byte(`null`), nil
+	}
+	return json.Marshal(d.String())
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (d *Date) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*d = Date{}
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("a date must be a string of the form YYYY-MM-DD")
+	}
+	p, err := ParseDate(s)
+	if err != nil {
+		return err
+	}
+	*d = p
+	return nil
+}
+
+// Sector is one of the policy sectors that cooperate around a family.
+type Sector string
+
+// The sectors of DESIGN.md §6.
+const (
+	SectorSocialAssistance Sector = "social_assistance" // pomoc społeczna
+	SectorFamilySupport    Sector = "family_support"    // wspieranie rodziny
+	SectorLabour           Sector = "labour"            // rynek pracy
+	SectorEducation        Sector = "education"         // edukacja
+	SectorHealth           Sector = "health"            // ochrona zdrowia
+	SectorJustice          Sector = "justice"           // wymiar sprawiedliwości (kuratela sądowa)
+	SectorPolice           Sector = "police"            // policja
+	SectorHousing          Sector = "housing"           // mieszkalnictwo
+	SectorNGO              Sector = "ngo"               // organizacje pozarządowe
+	SectorOther            Sector = "other"             // inne
+)
+
+// Sectors lists every sector in a fixed order, for reports and validation.
+var Sectors = []Sector{SectorSocialAssistance, SectorFamilySupport, SectorLabour, SectorEducation,
+	SectorHealth, SectorJustice, SectorPolice, SectorHousing, SectorNGO, SectorOther}
+
+// Valid reports whether s is one of Sectors.
+func (s Sector) Valid() bool {
+	for _, v := range Sectors {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Role is what a user may do in the system.
+type Role string
+
+// The roles of the model.
+const (
+	RoleAdmin       Role = "admin"       // runs the installation
+	RoleAnimator    Role = "animator"    // animates a partnership (PZK)
+	RoleCoordinator Role = "coordinator" // social worker leading families (pracownik socjalny prowadzący)
+	RoleWorker      Role = "worker"      // member of task teams (ZZK)
+	RoleEvaluator   Role = "evaluator"   // regional centre, pseudonymised aggregates only
+	RoleAuditor     Role = "auditor"     // reads histories, edits nothing
+	RoleSystem      Role = "system"      // the engine itself (demo loader, bootstrap)
+)
+
+// Roles lists the roles a user can be given.
+var Roles = []Role{RoleAdmin, RoleAnimator, RoleCoordinator, RoleWorker, RoleEvaluator, RoleAuditor}
+
+// Valid reports whether r is one of Roles.
+func (r Role) Valid() bool {
+	for _, v := range Roles {
+		if r == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Actor is who issued a command: a user, the role they acted in and the
+// institution they acted for.
+type Actor struct {
+	UserID        string `json:"user_id"`
+	Role          Role   `json:"role"`
+	InstitutionID string `json:"institution_id,omitempty"`
+}
+
+// Limits on free text, so that one command cannot carry a novel.
+const (
+	maxName = 300
+	maxText = 4000
+)
+
+// checkText validates a text field: required when req, at most max runes,
+// valid UTF-8, no control characters other than newlines and tabs.
+func checkText(field, v string, req bool, max int) error {
+	if strings.TrimSpace(v) == "" {
+		if req {
+			return ErrRequired.With(field, "is required")
+		}
+		return nil
+	}
+	if !utf8.ValidString(v) {
+		return Invalid(field, "is not valid UTF-8")
+	}
+	if n := utf8.RuneCountInString(v); n > max {
+		return Invalid(field, "is %d characters long; at most %d are allowed", n, max)
+	}
+	for _, r := range v {
+		if r < 0x20 && r != '\n' && r != '\t' && r != '\r' {
+			return Invalid(field, "contains a control character")
+		}
+	}
+	return nil
+}
+
+func checkDate(field string, d Date, req bool) error {
+	if d.IsZero() {
+		if req {
+			return ErrRequired.With(field, "is required (YYYY-MM-DD)")
+		}
+		return nil
+	}
+	if y := d.t.Year(); y < 1990 || y > 2100 {
+		return Invalid(field, "year %d is out of range 1990–2100", y)
+	}
+	return nil
+}
+
+func checkList(field string, vs []string, max int) error {
+	if len(vs) > 100 {
+		return Invalid(field, "has %d items; at most 100 are allowed", len(vs))
+	}
+	for i, v := range vs {
+		if err := checkText(fmt.Sprintf("%s[%d]", field, i), v, true, max); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// firstErr returns the first non-nil error.
+func firstErr(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}

@@ -1,0 +1,251 @@
+package eventstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/synadia-io/orbit.go/jetstreamext"
+
+	"github.com/kooperacje/kooperacje/domain"
+)
+
+// loadBatch is how many messages one direct-get request returns.
+const loadBatch = 256
+
+// Append records the events of one command on the aggregate's subject as a
+// single message, so they are stored all together or not at all.
+//
+// expectedVersion is the aggregate's version the command was decided on (0
+// for a new aggregate). If another command was appended since, Append
+// returns an error wrapping domain.ErrVersionConflict (and so
+// domain.ErrConflict) and writes nothing. A command whose meta.CommandID was
+// stored before, within the stream's duplicate window, writes nothing and
+// returns the first result with Duplicate set.
+func (s *Store) Append(ctx context.Context, aggregate, id string, expectedVersion int64, meta domain.Meta, events ...domain.Event) (domain.Result, error) {
+	subject, err := Subject(aggregate, id)
+	if err != nil {
+		return domain.Result{}, err
+	}
+	if len(events) == 0 {
+		return domain.Result{}, domain.Invalid("events", "a command must record at least one event")
+	}
+	if meta.CommandID == "" {
+		return domain.Result{}, domain.ErrRequired.With("command_id", "every append needs a command id")
+	}
+	if expectedVersion < 0 {
+		return domain.Result{}, domain.Invalid("expected_version", "must be 0 or more, not %d", expectedVersion)
+	}
+	expectedSeq, err := s.sequenceOf(ctx, subject, expectedVersion)
+	if err != nil {
+		return domain.Result{}, err
+	}
+	now := s.now().UTC()
+	envs := make([]domain.Envelope, len(events))
+	for i, e := range events {
+		if e == nil {
+			return domain.Result{}, domain.Invalid("events", "event %d is nil", i)
+		}
+		v := domain.SchemaVersion(e.EventType())
+		if v == 0 {
+			return domain.Result{}, domain.ErrUnknownEventType.With("type", "event type %q is not registered", e.EventType())
+		}
+		envs[i] = domain.Envelope{
+			EventID:          domain.NewID(),
+			Type:             e.EventType(),
+			SchemaVersion:    v,
+			AggregateType:    aggregate,
+			AggregateID:      id,
+			AggregateVersion: expectedVersion + int64(i) + 1,
+			OccurredAt:       meta.OccurredAt.UTC(),
+			RecordedAt:       now,
+			Actor:            meta.Actor,
+			CommandID:        meta.CommandID,
+			CorrelationID:    meta.CorrelationID,
+			CausationID:      meta.CausationID,
+			Reason:           meta.Reason,
+			Payload:          e,
+		}
+	}
+	msg, err := encode(subject, envs)
+	if err != nil {
+		return domain.Result{}, err
+	}
+	ack, err := s.js.PublishMsg(ctx, msg, jetstream.WithExpectLastSequencePerSubject(expectedSeq))
+	if err != nil {
+		s.forget(subject)
+		if isWrongLastSequence(err) {
+			// JetStream checks the expected sequence before its duplicate
+			// window: a retry of a command that was stored lands here.
+			if res, found, ferr := s.findCommand(ctx, subject, meta.CommandID); ferr != nil || found {
+				return res, ferr
+			}
+			return domain.Result{}, domain.ErrVersionConflict.With("", "%s has changed since version %d", subject, expectedVersion)
+		}
+		return domain.Result{}, fmt.Errorf("publish to %s: %w", subject, err)
+	}
+	if ack.Duplicate {
+		return s.resultAt(ctx, ack.Sequence)
+	}
+	version := expectedVersion + int64(len(events))
+	s.remember(subject, position{version: version, sequence: ack.Sequence})
+	return domain.Result{AggregateType: aggregate, AggregateID: id, Version: version, Sequence: ack.Sequence}, nil
+}
+
+// isWrongLastSequence reports JetStream's answer to a stale expected
+// subject sequence, by error code (10071; 10164 on replicated streams).
+func isWrongLastSequence(err error) bool {
+	var apiErr *jetstream.APIError
+	if !errors.As(err, &apiErr) {
+		return false
+	}
+	return apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant
+}
+
+// sequenceOf maps an aggregate version to the stream sequence of the
+// message that brought the aggregate to it: the value of the
+// Nats-Expected-Last-Subject-Sequence header.
+func (s *Store) sequenceOf(ctx context.Context, subject string, version int64) (uint64, error) {
+	if version == 0 {
+		return 0, nil
+	}
+	s.mu.Lock()
+	p, ok := s.last[subject]
+	s.mu.Unlock()
+	if ok && p.version == version {
+		return p.sequence, nil
+	}
+	msg, err := s.stream.GetLastMsgForSubject(ctx, subject)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return 0, domain.ErrVersionConflict.With("", "expected version %d, but %s has no events", version, subject)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("last message of %s: %w", subject, err)
+	}
+	got, err := strconv.ParseInt(msg.Header.Get(HeaderVersion), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%w: sequence %d has no valid %s header", ErrCorrupt, msg.Sequence, HeaderVersion)
+	}
+	s.remember(subject, position{version: got, sequence: msg.Sequence})
+	if got != version {
+		return 0, domain.ErrVersionConflict.With("", "expected version %d, the aggregate is at version %d", version, got)
+	}
+	return msg.Sequence, nil
+}
+
+func (s *Store) remember(subject string, p position) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.last) > 100_000 { // a bound, not a cache policy: misses only cost a direct get
+		clear(s.last)
+	}
+	if old, ok := s.last[subject]; !ok || old.sequence < p.sequence {
+		s.last[subject] = p
+	}
+}
+
+func (s *Store) forget(subject string) {
+	s.mu.Lock()
+	delete(s.last, subject)
+	s.mu.Unlock()
+}
+
+// resultAt returns the result of the command stored at seq, for a retried
+// command that JetStream recognised as a duplicate.
+func (s *Store) resultAt(ctx context.Context, seq uint64) (domain.Result, error) {
+	msg, err := s.stream.GetMsg(ctx, seq)
+	if err != nil {
+		return domain.Result{}, fmt.Errorf("load first result at sequence %d: %w", seq, err)
+	}
+	v, err := strconv.ParseInt(msg.Header.Get(HeaderVersion), 10, 64)
+	if err != nil {
+		return domain.Result{}, fmt.Errorf("%w: sequence %d has no valid %s header", ErrCorrupt, seq, HeaderVersion)
+	}
+	return domain.Result{
+		AggregateType: msg.Header.Get(HeaderAggregateType),
+		AggregateID:   msg.Header.Get(HeaderAggregateID),
+		Version:       v,
+		Sequence:      seq,
+		Duplicate:     true,
+	}, nil
+}
+
+// findCommand looks for the message of a command on a subject, reading
+// headers only, and returns its result.
+func (s *Store) findCommand(ctx context.Context, subject, commandID string) (domain.Result, bool, error) {
+	var found uint64
+	err := s.eachMsg(ctx, subject, func(msg *jetstream.RawStreamMsg) error {
+		if msg.Header.Get(HeaderCommandID) == commandID {
+			found = msg.Sequence
+		}
+		return nil
+	})
+	if err != nil || found == 0 {
+		return domain.Result{}, false, err
+	}
+	res, err := s.resultAt(ctx, found)
+	return res, err == nil, err
+}
+
+// eachMsg feeds fn every message of one subject in order, with batched
+// direct gets.
+func (s *Store) eachMsg(ctx context.Context, subject string, fn func(*jetstream.RawStreamMsg) error) error {
+	next := uint64(1)
+	for {
+		msgs, err := jetstreamext.GetBatch(ctx, s.js, s.name, loadBatch,
+			jetstreamext.GetBatchSeq(next), jetstreamext.GetBatchSubject(subject))
+		if err != nil {
+			return fmt.Errorf("read %s: %w", subject, err)
+		}
+		n := 0
+		for msg, err := range msgs {
+			if errors.Is(err, jetstreamext.ErrNoMessages) {
+				break
+			}
+			if err != nil {
+				return fmt.Errorf("read %s: %w", subject, err)
+			}
+			if err := fn(msg); err != nil {
+				return err
+			}
+			next = msg.Sequence + 1
+			n++
+		}
+		if n < loadBatch {
+			return nil
+		}
+	}
+}
+
+// Load returns the events of one aggregate in version order. It reads only
+// that aggregate's subject with batched direct gets, never scanning the
+// stream.
+func (s *Store) Load(ctx context.Context, aggregate, id string) ([]domain.Envelope, error) {
+	subject, err := Subject(aggregate, id)
+	if err != nil {
+		return nil, err
+	}
+	var out []domain.Envelope
+	err = s.eachMsg(ctx, subject, func(msg *jetstream.RawStreamMsg) error {
+		envs, err := Decode(msg.Subject, msg.Sequence, msg.Data)
+		if err != nil {
+			return err
+		}
+		if want := int64(len(out)) + 1; envs[0].AggregateVersion != want {
+			return fmt.Errorf("%w: sequence %d holds version %d where version %d belongs", ErrCorrupt, msg.Sequence, envs[0].AggregateVersion, want)
+		}
+		out = append(out, envs...)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", subject, err)
+	}
+	if len(out) > 0 {
+		last := out[len(out)-1]
+		s.remember(subject, position{version: last.AggregateVersion, sequence: last.Sequence})
+	}
+	return out, nil
+}

@@ -1,0 +1,108 @@
+package eventstore
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/kooperacje/kooperacje/domain"
+)
+
+// Headers of every event message. The body holds the full envelopes; the
+// headers repeat what an operator or a filter needs without parsing it.
+const (
+	HeaderAggregateType = "Koop-Aggregate-Type"
+	HeaderAggregateID   = "Koop-Aggregate-Id"
+	HeaderVersion       = "Koop-Version"       // the aggregate's version after this command
+	HeaderFirstVersion  = "Koop-First-Version" // the version of the message's first event
+	HeaderEventTypes    = "Koop-Event-Types"   // comma-separated, in order
+	HeaderCommandID     = "Koop-Command-Id"
+	HeaderActor         = "Koop-Actor" // user/role/institution
+	HeaderOccurredAt    = "Koop-Occurred-At"
+)
+
+// wireEvent is an envelope as stored in a message body.
+type wireEvent struct {
+	domain.Envelope
+	Payload json.RawMessage `json:"payload"`
+}
+
+// wireCommit is the body of one message: the events of one command.
+type wireCommit struct {
+	Events []wireEvent `json:"events"`
+}
+
+// ErrCorrupt marks a stored message that does not decode as the events of
+// the subject it is stored on.
+var ErrCorrupt = errors.New("eventstore: corrupt message")
+
+// encode builds the message of one command's envelopes (all of one
+// aggregate, versions consecutive).
+func encode(subject string, envs []domain.Envelope) (*nats.Msg, error) {
+	c := wireCommit{Events: make([]wireEvent, len(envs))}
+	types := make([]string, len(envs))
+	for i, env := range envs {
+		payload, err := domain.EncodeEvent(env.Payload)
+		if err != nil {
+			return nil, err
+		}
+		c.Events[i] = wireEvent{Envelope: env, Payload: payload}
+		types[i] = env.Type
+	}
+	body, err := json.Marshal(c)
+	if err != nil {
+		return nil, fmt.Errorf("encode events: %w", err)
+	}
+	if len(body) > MaxCommitBytes {
+		return nil, domain.Invalid("", "the command's events take %d bytes; at most %d are allowed", len(body), MaxCommitBytes)
+	}
+	first, last := envs[0], envs[len(envs)-1]
+	msg := nats.NewMsg(subject)
+	msg.Data = body
+	msg.Header.Set(HeaderAggregateType, first.AggregateType)
+	msg.Header.Set(HeaderAggregateID, first.AggregateID)
+	msg.Header.Set(HeaderVersion, strconv.FormatInt(last.AggregateVersion, 10))
+	msg.Header.Set(HeaderFirstVersion, strconv.FormatInt(first.AggregateVersion, 10))
+	msg.Header.Set(HeaderEventTypes, strings.Join(types, ","))
+	msg.Header.Set(HeaderCommandID, first.CommandID)
+	msg.Header.Set(HeaderActor, first.Actor.UserID+"/"+string(first.Actor.Role)+"/"+first.Actor.InstitutionID)
+	msg.Header.Set(HeaderOccurredAt, first.OccurredAt.Format("2006-01-02T15:04:05.000000000Z07:00"))
+	msg.Header.Set(nats.MsgIdHdr, first.CommandID)
+	return msg, nil
+}
+
+// Decode turns a stored message body into its envelopes. Events of a type
+// this engine does not know come back with a domain.Unknown payload and no
+// error; anything else that does not decode, or does not belong to the
+// subject, is an error wrapping ErrCorrupt.
+func Decode(subject string, seq uint64, data []byte) ([]domain.Envelope, error) {
+	var c wireCommit
+	if err := json.Unmarshal(data, &c); err != nil {
+		return nil, fmt.Errorf("%w: sequence %d on %s: %v", ErrCorrupt, seq, subject, err)
+	}
+	if len(c.Events) == 0 {
+		return nil, fmt.Errorf("%w: sequence %d on %s holds no events", ErrCorrupt, seq, subject)
+	}
+	out := make([]domain.Envelope, len(c.Events))
+	for i, w := range c.Events {
+		env := w.Envelope
+		if want := subjectPrefix + "." + env.AggregateType + "." + env.AggregateID; want != subject {
+			return nil, fmt.Errorf("%w: sequence %d: event %s belongs to %s but is stored on %s", ErrCorrupt, seq, env.EventID, want, subject)
+		}
+		if i > 0 && env.AggregateVersion != out[i-1].AggregateVersion+1 {
+			return nil, fmt.Errorf("%w: sequence %d: versions %d and %d are not consecutive", ErrCorrupt, seq, out[i-1].AggregateVersion, env.AggregateVersion)
+		}
+		p, err := domain.DecodeEvent(env.Type, env.SchemaVersion, w.Payload)
+		if err != nil && !errors.Is(err, domain.ErrUnknownEventType) {
+			return nil, fmt.Errorf("%w: sequence %d: event %s: %w", ErrCorrupt, seq, env.EventID, err)
+		}
+		env.Payload = p
+		env.Sequence = seq
+		out[i] = env
+	}
+	return out, nil
+}

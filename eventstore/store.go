@@ -1,0 +1,261 @@
+// Package eventstore keeps the events of Kooperacje on NATS JetStream: one
+// stream, one subject per aggregate instance (koop.<aggregate>.<id>), one
+// message per command holding that command's events (see
+// docs/decisions/0001-one-message-per-command.md).
+//
+// By default it runs an embedded nats-server with JetStream file storage
+// under the data directory, fsyncing every write before acknowledging it;
+// with a URL it uses an external server or cluster instead.
+package eventstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/kooperacje/kooperacje/domain"
+)
+
+// Defaults of Options.
+const (
+	DefaultStream     = "KOOPERACJE"
+	DefaultDuplicates = 10 * time.Minute
+	// MaxCommitBytes bounds the encoded events of one command; NATS's
+	// default max_payload is 1 MiB.
+	MaxCommitBytes = 900 * 1024
+	subjectPrefix  = "koop"
+)
+
+// Options say where the events live.
+type Options struct {
+	// DataDir is the embedded server's data directory. Ignored with URL.
+	DataDir string
+	// Listen is the embedded server's client address ("127.0.0.1:4222",
+	// "127.0.0.1:0" for any free port, or ListenOff). Empty means ListenOff.
+	Listen string
+	// URL points at an external NATS server or cluster instead of the
+	// embedded one ("nats://a:4222,nats://b:4222").
+	URL string
+	// CredsFile (a .creds file with JWT and seed) or NKeyFile (an nkey seed)
+	// authenticate to the external server.
+	CredsFile, NKeyFile string
+	// Stream is the stream's name (DefaultStream if empty).
+	Stream string
+	// Replicas of the stream: 1 embedded, 3 recommended for a cluster.
+	Replicas int
+	// Duplicates is the stream's deduplication window (DefaultDuplicates).
+	Duplicates time.Duration
+	// NoSync lets the embedded server acknowledge writes before they are
+	// fsynced (JetStream's default of a sync every two minutes). Never set it
+	// for real data: a power cut loses acknowledged commands. Benchmarks use
+	// it to compare.
+	NoSync bool
+	// Name identifies this engine's connection in the server's monitoring.
+	Name string
+	// Logger receives the embedded server's log; nil silences it.
+	Logger *slog.Logger
+}
+
+// Store is the event store. It is safe for concurrent use.
+type Store struct {
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	stream jetstream.Stream
+	name   string
+	emb    *embedded
+	now    func() time.Time
+
+	mu   sync.Mutex
+	last map[string]position   // subject → last known position, to map versions to sequences
+	obs  jetstream.ObjectStore // checkpoint bucket, opened on first use
+}
+
+// position is where an aggregate's last command sits in the stream.
+type position struct {
+	version  int64
+	sequence uint64
+}
+
+// Open starts the embedded server (or connects to opts.URL), then creates
+// or updates the stream. Call Close when done.
+func Open(ctx context.Context, opts Options) (*Store, error) {
+	if opts.Stream == "" {
+		opts.Stream = DefaultStream
+	}
+	if opts.Duplicates == 0 {
+		opts.Duplicates = DefaultDuplicates
+	}
+	if opts.Name == "" {
+		opts.Name = "kooperacje"
+	}
+	s := &Store{name: opts.Stream, now: time.Now, last: map[string]position{}}
+	var err error
+	if opts.URL == "" {
+		if opts.Listen == "" {
+			opts.Listen = ListenOff
+		}
+		if opts.Replicas == 0 {
+			opts.Replicas = 1
+		}
+		if s.emb, err = startEmbedded(opts.DataDir, opts.Listen, !opts.NoSync, opts.Logger); err != nil {
+			return nil, err
+		}
+		s.nc, err = s.emb.connect(opts.Name)
+	} else {
+		s.nc, err = connectExternal(opts)
+	}
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("connect to nats: %w", err)
+	}
+	if s.js, err = jetstream.New(s.nc); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	if err := s.ensureStream(ctx, opts); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func connectExternal(opts Options) (*nats.Conn, error) {
+	nopts := []nats.Option{nats.Name(opts.Name), nats.MaxReconnects(-1)}
+	switch {
+	case opts.CredsFile != "" && opts.NKeyFile != "":
+		return nil, errors.New("give either a credentials file or an nkey file, not both")
+	case opts.CredsFile != "":
+		nopts = append(nopts, nats.UserCredentials(opts.CredsFile))
+	case opts.NKeyFile != "":
+		o, err := nats.NkeyOptionFromSeed(opts.NKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("load nkey %s: %w", opts.NKeyFile, err)
+		}
+		nopts = append(nopts, o)
+	}
+	return nats.Connect(opts.URL, nopts...)
+}
+
+// StreamConfig returns the stream settings for an audit-grade log: nothing
+// expires or is ever deleted or purged through the API, duplicates are
+// detected within the window, and atomic batches and direct gets are
+// allowed.
+func StreamConfig(name string, replicas int, duplicates time.Duration) jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:               name,
+		Description:        "Kooperacje events: one subject per aggregate, one message per command",
+		Subjects:           []string{subjectPrefix + ".>"},
+		Retention:          jetstream.LimitsPolicy,
+		MaxAge:             0,
+		MaxMsgs:            -1,
+		MaxBytes:           -1,
+		MaxMsgsPerSubject:  -1,
+		MaxMsgSize:         1024 * 1024,
+		Discard:            jetstream.DiscardNew,
+		Storage:            jetstream.FileStorage,
+		Replicas:           replicas,
+		Duplicates:         duplicates,
+		DenyDelete:         true,
+		DenyPurge:          true,
+		AllowDirect:        true,
+		AllowAtomicPublish: true,
+	}
+}
+
+func (s *Store) ensureStream(ctx context.Context, opts Options) error {
+	cfg := StreamConfig(opts.Stream, opts.Replicas, opts.Duplicates)
+	var err error
+	// In a fresh cluster the first request can time out while the meta
+	// leader is elected: retry briefly.
+	for attempt := 0; attempt < 10; attempt++ {
+		tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		s.stream, err = s.js.CreateOrUpdateStream(tctx, cfg)
+		cancel()
+		if err == nil || ctx.Err() != nil || !isTransient(err) {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if err != nil {
+		return fmt.Errorf("create or update stream %s: %w", opts.Stream, err)
+	}
+	return nil
+}
+
+func isTransient(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) ||
+		errors.Is(err, jetstream.ErrJetStreamNotEnabled)
+}
+
+// Close closes the connection and stops the embedded server, if any.
+func (s *Store) Close() {
+	if s.nc != nil {
+		_ = s.nc.Drain()
+		s.nc.Close()
+	}
+	if s.emb != nil {
+		s.emb.shutdown()
+	}
+}
+
+// Conn returns the NATS connection, for the parts of the engine that keep
+// their own buckets or streams beside the event stream.
+func (s *Store) Conn() *nats.Conn { return s.nc }
+
+// JetStream returns the JetStream context of the connection.
+func (s *Store) JetStream() jetstream.JetStream { return s.js }
+
+// StreamName returns the name of the event stream.
+func (s *Store) StreamName() string { return s.name }
+
+// ClientURL returns the address on which the embedded server accepts plain
+// NATS clients, or "" (external server, or not listening).
+func (s *Store) ClientURL() string {
+	if s.emb == nil {
+		return ""
+	}
+	return s.emb.clientURL()
+}
+
+// NKeyPath returns the path of the embedded server's user seed, or "".
+func (s *Store) NKeyPath() string {
+	if s.emb == nil {
+		return ""
+	}
+	return s.emb.seedPath
+}
+
+// Subject returns the subject of an aggregate instance.
+func Subject(aggregate, id string) (string, error) {
+	for _, part := range []struct{ name, v string }{{"aggregate", aggregate}, {"id", id}} {
+		if part.v == "" || strings.ContainsAny(part.v, ".*> \t\r\n") {
+			return "", domain.Invalid(part.name, "%q cannot be a subject token", part.v)
+		}
+	}
+	return subjectPrefix + "." + aggregate + "." + id, nil
+}
+
+// LastSequence returns the sequence of the newest message in the stream
+// (0 when empty).
+func (s *Store) LastSequence(ctx context.Context) (uint64, error) {
+	info, err := s.stream.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("stream info %s: %w", s.name, err)
+	}
+	return info.State.LastSeq, nil
+}
+
+// Ping checks that the store answers: the server is reachable and the
+// stream exists.
+func (s *Store) Ping(ctx context.Context) error {
+	_, err := s.LastSequence(ctx)
+	return err
+}
