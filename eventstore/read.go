@@ -15,7 +15,7 @@ import (
 // CommitFunc receives the events of one stored command, with the stream
 // sequence of their message. A message that does not decode arrives with a
 // nil slice and an error wrapping ErrCorrupt.
-type CommitFunc func(seq uint64, events []domain.Envelope, err error) error
+type CommitFunc = func(seq uint64, events []domain.Envelope, err error) error
 
 // Read feeds fn every command stored from sequence from up to and
 // including sequence to (0: the newest message at the time of the call),
@@ -78,7 +78,7 @@ func (s *Store) Read(ctx context.Context, from, to uint64, fn CommitFunc) error 
 }
 
 // Subscription is a live feed of the stream; Stop ends it.
-type Subscription interface {
+type Subscription = interface {
 	Stop()
 }
 

@@ -1,0 +1,338 @@
+// Package projections turns events into read models. A Projection is a Go
+// type that names the event types it wants and how each changes its state.
+// The same projection code runs in three modes: live (Runner, fed by a
+// durable JetStream consumer, checkpointed so a restart does not replay
+// everything), full rebuild (Rebuild) and as-of replay (Replay, up to a
+// stream sequence, a recorded time or a business time).
+package projections
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/kooperacje/kooperacje/domain"
+)
+
+// Projection is a read model built from events. Apply is called once per
+// event, in stream order, from one goroutine; readers may call the
+// projection's query methods concurrently, so a projection guards its own
+// state. Snapshot and Restore save and load the whole state for
+// checkpoints; Snapshot must be deterministic (equal states, equal bytes).
+type Projection interface {
+	Name() string
+	// Handles reports whether the projection wants events of this type.
+	Handles(eventType string) bool
+	Apply(domain.Envelope) error
+	Snapshot() ([]byte, error)
+	Restore([]byte) error
+}
+
+// CommitFunc receives the events of one stored command. err is set when
+// the stored message did not decode.
+type CommitFunc = func(seq uint64, events []domain.Envelope, err error) error
+
+// Source is what the projections need of the event store;
+// eventstore.Store implements it.
+type Source interface {
+	// Read feeds fn the commands stored from sequence from to sequence to
+	// (0: the newest now), in order.
+	Read(ctx context.Context, from, to uint64, fn CommitFunc) error
+	// Subscribe feeds fn every command from sequence from on, live, through
+	// a durable consumer called name.
+	Subscribe(ctx context.Context, name string, from uint64, fn CommitFunc) (interface{ Stop() }, error)
+	LastSequence(ctx context.Context) (uint64, error)
+	SaveCheckpoint(ctx context.Context, name string, data []byte) error
+	LoadCheckpoint(ctx context.Context, name string) ([]byte, error)
+}
+
+// ErrFailed marks a runner that stopped applying events because one could
+// not be applied; its read models are frozen at Position until the cause is
+// fixed and the engine restarted.
+var ErrFailed = errors.New("projections: runner failed")
+
+// Runner keeps a set of projections up to date with the stream.
+type Runner struct {
+	src   Source
+	name  string
+	ps    []Projection
+	log   *slog.Logger
+	every time.Duration
+
+	mu       sync.Mutex
+	applied  uint64        // last stream sequence applied
+	saved    uint64        // last sequence checkpointed
+	changed  chan struct{} // closed and replaced after each applied command
+	failed   error
+	skipped  int64 // events of unknown types
+	sub      interface{ Stop() }
+	stopTick chan struct{}
+	tickDone chan struct{}
+}
+
+// NewRunner returns a runner called name (the durable consumer's and the
+// checkpoint's name: one per engine instance) for the projections.
+func NewRunner(src Source, name string, log *slog.Logger, ps ...Projection) *Runner {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Runner{src: src, name: name, ps: ps, log: log, every: 2 * time.Second, changed: make(chan struct{})}
+}
+
+// checkpoint is the saved state of all projections of a runner at one
+// sequence.
+type checkpoint struct {
+	Format      int                        `json:"format"`
+	Sequence    uint64                     `json:"sequence"`
+	SavedAt     time.Time                  `json:"saved_at"`
+	Projections map[string]json.RawMessage `json:"projections"`
+}
+
+const checkpointFormat = 1
+
+// Start restores the last checkpoint (if it covers every projection and
+// the stream still reaches it) and follows the stream from there.
+func (r *Runner) Start(ctx context.Context) error {
+	from, err := r.restore(ctx)
+	if err != nil {
+		return err
+	}
+	sub, err := r.src.Subscribe(ctx, r.name, from+1, r.handle)
+	if err != nil {
+		return fmt.Errorf("start projections: %w", err)
+	}
+	r.mu.Lock()
+	r.sub = sub
+	r.stopTick, r.tickDone = make(chan struct{}), make(chan struct{})
+	r.mu.Unlock()
+	go r.checkpointLoop()
+	return nil
+}
+
+func (r *Runner) restore(ctx context.Context) (uint64, error) {
+	raw, err := r.src.LoadCheckpoint(ctx, r.name)
+	if err != nil {
+		return 0, fmt.Errorf("load checkpoint: %w", err)
+	}
+	if raw == nil {
+		return 0, nil
+	}
+	var cp checkpoint
+	if err := json.Unmarshal(raw, &cp); err != nil || cp.Format != checkpointFormat {
+		r.log.Warn("checkpoint unreadable: rebuilding projections from the start", "name", r.name, "err", err)
+		return 0, nil
+	}
+	last, err := r.src.LastSequence(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if cp.Sequence > last {
+		r.log.Warn("checkpoint is ahead of the stream: rebuilding projections from the start", "checkpoint", cp.Sequence, "stream", last)
+		return 0, nil
+	}
+	for _, p := range r.ps {
+		if _, ok := cp.Projections[p.Name()]; !ok {
+			r.log.Info("checkpoint lacks a projection: rebuilding all from the start", "projection", p.Name())
+			return 0, nil
+		}
+	}
+	for _, p := range r.ps {
+		if err := p.Restore(cp.Projections[p.Name()]); err != nil {
+			return 0, fmt.Errorf("restore projection %s: %w", p.Name(), err)
+		}
+	}
+	r.mu.Lock()
+	r.applied, r.saved = cp.Sequence, cp.Sequence
+	r.mu.Unlock()
+	r.log.Info("projections resumed from checkpoint", "sequence", cp.Sequence)
+	return cp.Sequence, nil
+}
+
+// handle applies one delivered command, filling any gap first, and
+// ignoring what was applied already.
+func (r *Runner) handle(seq uint64, envs []domain.Envelope, derr error) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.failed != nil || seq <= r.applied {
+		return nil
+	}
+	if seq > r.applied+1 {
+		// The durable consumer skipped ahead (a lost pull after a
+		// reconnect): read what is missing in order first.
+		err := r.src.Read(context.Background(), r.applied+1, seq-1, r.applyLocked)
+		if err != nil && r.failed == nil {
+			r.fail(fmt.Errorf("fill gap %d–%d: %w", r.applied+1, seq-1, err))
+		}
+		if r.failed != nil {
+			return nil
+		}
+	}
+	_ = r.applyLocked(seq, envs, derr)
+	return nil
+}
+
+// applyLocked applies one command's events to every projection that
+// wants them. r.mu is held.
+func (r *Runner) applyLocked(seq uint64, envs []domain.Envelope, derr error) error {
+	if r.failed != nil || seq <= r.applied {
+		return r.failed
+	}
+	if derr != nil {
+		r.fail(fmt.Errorf("sequence %d: %w", seq, derr))
+		return r.failed
+	}
+	if err := applyAll(r.ps, envs, &r.skipped, r.log); err != nil {
+		r.fail(fmt.Errorf("sequence %d: %w", seq, err))
+		return r.failed
+	}
+	r.applied = seq
+	close(r.changed)
+	r.changed = make(chan struct{})
+	return nil
+}
+
+func applyAll(ps []Projection, envs []domain.Envelope, skipped *int64, log *slog.Logger) error {
+	for _, env := range envs {
+		if _, unknown := env.Payload.(domain.Unknown); unknown {
+			*skipped++
+			log.Warn("skipping event of unknown type", "type", env.Type, "event_id", env.EventID, "sequence", env.Sequence)
+			continue
+		}
+		for _, p := range ps {
+			if !p.Handles(env.Type) {
+				continue
+			}
+			if err := p.Apply(env); err != nil {
+				return fmt.Errorf("projection %s, event %s (%s): %w", p.Name(), env.EventID, env.Type, err)
+			}
+		}
+	}
+	return nil
+}
+
+func (r *Runner) fail(err error) {
+	r.failed = fmt.Errorf("%w: %w", ErrFailed, err)
+	r.log.Error("projections stopped", "err", err, "position", r.applied)
+	close(r.changed)
+	r.changed = make(chan struct{})
+}
+
+// Position returns the last stream sequence applied.
+func (r *Runner) Position() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.applied
+}
+
+// Err returns why the runner stopped applying events, or nil.
+func (r *Runner) Err() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.failed
+}
+
+// Skipped returns how many events of unknown types were skipped.
+func (r *Runner) Skipped() int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.skipped
+}
+
+// Changed returns a channel closed at the next applied command: a way to
+// wait for news without polling.
+func (r *Runner) Changed() <-chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.changed
+}
+
+// WaitFor waits until the runner has applied sequence seq (read your
+// writes), the context ends, or the runner fails.
+func (r *Runner) WaitFor(ctx context.Context, seq uint64) error {
+	for {
+		r.mu.Lock()
+		applied, failed, ch := r.applied, r.failed, r.changed
+		r.mu.Unlock()
+		if applied >= seq {
+			return nil
+		}
+		if failed != nil {
+			return failed
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("wait for sequence %d (at %d): %w", seq, applied, ctx.Err())
+		}
+	}
+}
+
+// Checkpoint saves the state of every projection at the current position,
+// if it moved since the last save.
+func (r *Runner) Checkpoint(ctx context.Context) error {
+	r.mu.Lock()
+	if r.applied == r.saved {
+		r.mu.Unlock()
+		return nil
+	}
+	cp := checkpoint{Format: checkpointFormat, Sequence: r.applied, SavedAt: time.Now().UTC(), Projections: map[string]json.RawMessage{}}
+	for _, p := range r.ps {
+		b, err := p.Snapshot()
+		if err != nil {
+			r.mu.Unlock()
+			return fmt.Errorf("snapshot %s: %w", p.Name(), err)
+		}
+		cp.Projections[p.Name()] = b
+	}
+	r.mu.Unlock()
+	raw, err := json.Marshal(cp)
+	if err != nil {
+		return fmt.Errorf("encode checkpoint: %w", err)
+	}
+	if err := r.src.SaveCheckpoint(ctx, r.name, raw); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	if cp.Sequence > r.saved {
+		r.saved = cp.Sequence
+	}
+	r.mu.Unlock()
+	return nil
+}
+
+func (r *Runner) checkpointLoop() {
+	defer close(r.tickDone)
+	t := time.NewTicker(r.every)
+	defer t.Stop()
+	for {
+		select {
+		case <-r.stopTick:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			if err := r.Checkpoint(ctx); err != nil {
+				r.log.Warn("checkpoint failed", "err", err)
+			}
+			cancel()
+		}
+	}
+}
+
+// Stop ends the live feed and saves a last checkpoint.
+func (r *Runner) Stop(ctx context.Context) error {
+	r.mu.Lock()
+	sub, stopTick, tickDone := r.sub, r.stopTick, r.tickDone
+	r.sub, r.stopTick = nil, nil
+	r.mu.Unlock()
+	if sub == nil {
+		return nil
+	}
+	sub.Stop()
+	close(stopTick)
+	<-tickDone
+	return r.Checkpoint(ctx)
+}
