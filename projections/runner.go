@@ -108,8 +108,8 @@ func (r *Runner) Start(ctx context.Context) error {
 	r.mu.Lock()
 	r.sub = sub
 	r.stopTick, r.tickDone = make(chan struct{}), make(chan struct{})
+	go r.checkpointLoop(r.stopTick, r.tickDone)
 	r.mu.Unlock()
-	go r.checkpointLoop()
 	return nil
 }
 
@@ -304,13 +304,13 @@ func (r *Runner) Checkpoint(ctx context.Context) error {
 	return nil
 }
 
-func (r *Runner) checkpointLoop() {
-	defer close(r.tickDone)
+func (r *Runner) checkpointLoop(stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
 	t := time.NewTicker(r.every)
 	defer t.Stop()
 	for {
 		select {
-		case <-r.stopTick:
+		case <-stop:
 			return
 		case <-t.C:
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
