@@ -20,7 +20,7 @@ const (
 	// NKeyFile holds the seed of the only user the embedded server accepts,
 	// readable by its owner only. The plain nats CLI uses it with --nkey.
 	NKeyFile = "nats-user.nk"
-	// JetStreamDir holds JetStream's file store.
+	// JetStreamDir holds JetStream's file store, below the data directory.
 	JetStreamDir = "jetstream"
 )
 
@@ -56,7 +56,7 @@ func startEmbedded(dataDir, listen string, syncAlways bool, log *slog.Logger) (*
 	opts := &server.Options{
 		ServerName: "kooperacje",
 		JetStream:  true,
-		StoreDir:   filepath.Join(dataDir, JetStreamDir),
+		StoreDir:   dataDir, // nats-server keeps its file store in <dataDir>/jetstream
 		SyncAlways: syncAlways,
 		NoSigs:     true,
 		NoLog:      log == nil,
@@ -158,7 +158,7 @@ func (e *embedded) shutdown() {
 type serverLogger struct{ log *slog.Logger }
 
 func (l serverLogger) Noticef(format string, v ...any) {
-	l.log.Info(fmt.Sprintf(format, v...), "component", "nats-server")
+	l.log.Debug(fmt.Sprintf(format, v...), "component", "nats-server")
 }
 func (l serverLogger) Warnf(format string, v ...any) {
 	l.log.Warn(fmt.Sprintf(format, v...), "component", "nats-server")

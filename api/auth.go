@@ -1,0 +1,130 @@
+package api
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/kooperacje/kooperacje/domain"
+)
+
+// Principal is the authenticated user of a request.
+type Principal struct {
+	UserID        string      `json:"user_id"`
+	Name          string      `json:"name"`
+	Role          domain.Role `json:"role"`
+	InstitutionID string      `json:"institution_id,omitempty"`
+}
+
+// Actor returns the principal as the actor of a command.
+func (p Principal) Actor() domain.Actor {
+	return domain.Actor{UserID: p.UserID, Role: p.Role, InstitutionID: p.InstitutionID}
+}
+
+// TokenPrefix starts every token, so that a leaked one is easy to spot
+// (secret scanners, logs).
+const TokenPrefix = "koop_"
+
+// NewToken returns a fresh bearer token and the hash under which it is
+// recorded. The token itself is never stored.
+func NewToken() (token, hash string) {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // never fails on supported platforms
+	token = TokenPrefix + base64.RawURLEncoding.EncodeToString(b)
+	return token, HashToken(token)
+}
+
+// HashToken returns the hex SHA-256 of a token. Tokens carry 256 random
+// bits, so a fast hash is enough: there is nothing to guess.
+func HashToken(token string) string {
+	h := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(h[:])
+}
+
+// permission says which roles may use a route.
+type permission struct {
+	public bool
+	roles  []domain.Role // nil: every authenticated role
+}
+
+var (
+	public             = permission{public: true}
+	anyRole            = permission{}
+	manageInstitutions = permission{roles: []domain.Role{domain.RoleAdmin, domain.RoleAnimator}}
+	managePartnerships = permission{roles: []domain.Role{domain.RoleAdmin, domain.RoleAnimator}}
+)
+
+func (p permission) allows(r domain.Role) bool {
+	return p.roles == nil || slices.Contains(p.roles, r)
+}
+
+// authenticate finds the principal of the bearer token of r.
+func (s *Server) authenticate(r *http.Request) (Principal, error) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return Principal{}, &domain.Error{Kind: domain.ErrUnauthorized, Code: "token_missing", Field: "Authorization", Message: "send Authorization: Bearer <token>"}
+	}
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		return Principal{}, &domain.Error{Kind: domain.ErrUnauthorized, Code: "token_malformed", Field: "Authorization", Message: "the Authorization header must be Bearer <token>"}
+	}
+	u, ok := s.Users.ByTokenHash(HashToken(strings.TrimSpace(token)), s.Now())
+	if !ok {
+		return Principal{}, &domain.Error{Kind: domain.ErrUnauthorized, Code: "token_invalid", Field: "Authorization", Message: "the token is unknown, revoked or expired"}
+	}
+	return Principal{UserID: u.ID, Name: u.Name, Role: u.Role, InstitutionID: u.InstitutionID}, nil
+}
+
+// handlerFunc is a route's handler, given the authenticated principal
+// (zero on public routes).
+type handlerFunc func(http.ResponseWriter, *http.Request, Principal)
+
+// handle registers a route behind authentication, authorisation, metrics
+// and panic recovery.
+func (s *Server) handle(pattern string, fn handlerFunc, perm permission) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		defer func() {
+			if v := recover(); v != nil {
+				s.writeError(sw, r, fmt.Errorf("panic: %v", v))
+			}
+			s.metrics.observe(pattern, sw.status, time.Since(start))
+		}()
+		var p Principal
+		if !perm.public {
+			var err error
+			if p, err = s.authenticate(r); err != nil {
+				sw.Header().Set("WWW-Authenticate", `Bearer realm="kooperacje"`)
+				s.writeError(sw, r, err)
+				return
+			}
+			if !perm.allows(p.Role) {
+				s.writeError(sw, r, &domain.Error{Kind: domain.ErrForbidden, Code: "role_forbidden",
+					Message: fmt.Sprintf("the role %s may not do this", p.Role)})
+				return
+			}
+		}
+		fn(sw, r, p)
+	})
+}
+
+// statusWriter remembers the status of a response, for the metrics.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

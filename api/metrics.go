@@ -1,0 +1,54 @@
+package api
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/kooperacje/kooperacje/projections"
+)
+
+// metrics are the API's Prometheus instruments.
+type metrics struct {
+	requests *prometheus.HistogramVec
+	commands *prometheus.CounterVec
+}
+
+func newMetrics(reg *prometheus.Registry, runner *projections.Runner) *metrics {
+	m := &metrics{
+		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "kooperacje", Name: "http_request_duration_seconds",
+			Help:    "HTTP requests by route and status.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"route", "code"}),
+		commands: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "kooperacje", Name: "commands_total",
+			Help: "Commands handled, by command and outcome (written, duplicate, rejected, failed).",
+		}, []string{"command", "outcome"}),
+	}
+	reg.MustRegister(m.requests, m.commands)
+	if runner != nil {
+		reg.MustRegister(
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "kooperacje", Name: "projection_position",
+				Help: "Last stream sequence applied to the read models."}, func() float64 { return float64(runner.Position()) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "kooperacje", Name: "projection_skipped_events",
+				Help: "Events of unknown types skipped by the projections."}, func() float64 { return float64(runner.Skipped()) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "kooperacje", Name: "projection_failed",
+				Help: "1 when the projections stopped on an event they could not apply."}, func() float64 {
+				if runner.Err() != nil {
+					return 1
+				}
+				return 0
+			}),
+		)
+	}
+	_ = reg.Register(collectors.NewGoCollector())
+	_ = reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+func (m *metrics) observe(route string, code int, d time.Duration) {
+	m.requests.WithLabelValues(route, strconv.Itoa(code)).Observe(d.Seconds())
+}

@@ -1,0 +1,128 @@
+// Package api serves Kooperacje over HTTP: the JSON API under /api/v1
+// (bearer-token authentication, RFC 9457 problems, Idempotency-Key and
+// If-Match on commands, read-your-writes with ?min_seq), the health and
+// readiness probes, Prometheus metrics and the OpenAPI description.
+package api
+
+import (
+	"context"
+	_ "embed"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/kooperacje/kooperacje/domain"
+	"github.com/kooperacje/kooperacje/projections"
+)
+
+// Pinger reports whether the event store answers.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Config is what the API is built from; cmd/kooperacje wires it.
+type Config struct {
+	Handler      *domain.Handler
+	Runner       *projections.Runner
+	Institutions *projections.Institutions
+	Partnerships *projections.Partnerships
+	Users        *projections.Users
+	Store        Pinger
+	Logger       *slog.Logger
+	// Registry receives the API's metrics; a new one if nil.
+	Registry *prometheus.Registry
+	// MaxWait bounds how long a query with ?min_seq waits (default 5s).
+	MaxWait time.Duration
+	Now     func() time.Time
+}
+
+// Server is the HTTP API. It implements http.Handler.
+type Server struct {
+	Config
+	log     *slog.Logger
+	mux     *http.ServeMux
+	metrics *metrics
+}
+
+// New returns the API over cfg.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	if cfg.MaxWait == 0 {
+		cfg.MaxWait = 5 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{Config: cfg, log: cfg.Logger, mux: http.NewServeMux()}
+	s.metrics = newMetrics(cfg.Registry, cfg.Runner)
+	s.routes()
+	return s
+}
+
+//go:embed openapi.json
+var openAPI []byte
+
+func (s *Server) routes() {
+	// Open to anyone: probes, metrics, the API's description.
+	s.handle("GET /healthz", s.healthz, public)
+	s.handle("GET /readyz", s.readyz, public)
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
+	s.handle("GET /api/v1/openapi.json", func(w http.ResponseWriter, _ *http.Request, _ Principal) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(openAPI)
+	}, public)
+
+	s.handle("GET /api/v1/me", s.me, anyRole)
+
+	s.handle("GET /api/v1/institutions", s.listInstitutions, anyRole)
+	s.handle("POST /api/v1/institutions", s.registerInstitution, manageInstitutions)
+	s.handle("GET /api/v1/institutions/{id}", s.getInstitution, anyRole)
+	s.handle("POST /api/v1/workers", s.registerWorker, manageInstitutions)
+
+	s.handle("GET /api/v1/partnerships", s.listPartnerships, anyRole)
+	s.handle("POST /api/v1/partnerships", s.initiatePartnership, managePartnerships)
+	s.handle("GET /api/v1/partnerships/{id}", s.getPartnership, anyRole)
+	s.handle("POST /api/v1/partnerships/{id}/members", partnershipCommand(s, false, setJoin), managePartnerships)
+	s.handle("DELETE /api/v1/partnerships/{id}/members/{institutionID}", partnershipCommand(s, false, setLeave), managePartnerships)
+	s.handle("POST /api/v1/partnerships/{id}/services", partnershipCommand(s, false, setOffer), managePartnerships)
+	s.handle("DELETE /api/v1/partnerships/{id}/services/{serviceID}", partnershipCommand(s, true, setWithdraw), managePartnerships)
+	s.handle("POST /api/v1/partnerships/{id}/meetings", partnershipCommand(s, false, setMeeting), managePartnerships)
+	s.handle("POST /api/v1/partnerships/{id}/formalize", partnershipCommand(s, false, setFormalize), managePartnerships)
+
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, Problem{Status: http.StatusNotFound, Code: "no_route", Detail: "no such resource: " + r.URL.Path, Instance: r.URL.Path})
+	})
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mux.ServeHTTP(w, r)
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request, _ Principal) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz answers 200 when the store answers and the projections are
+// running; 503 with the reason otherwise.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request, _ Principal) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.Store.Ping(ctx); err != nil {
+		writeProblem(w, Problem{Status: http.StatusServiceUnavailable, Code: "store_unavailable", Detail: "event store: " + err.Error()})
+		return
+	}
+	if err := s.Runner.Err(); err != nil {
+		writeProblem(w, Problem{Status: http.StatusServiceUnavailable, Code: "projections_failed", Detail: err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "position": s.Runner.Position()})
+}

@@ -1,0 +1,78 @@
+// Command kooperacje is the one binary of Kooperacje: an event-sourced
+// case-coordination engine for multi-sector support of families, on NATS
+// JetStream.
+//
+// Usage:
+//
+//	kooperacje serve [flags]   run the API on an embedded or external JetStream
+//	kooperacje version         print the version
+//
+// Run "kooperacje serve -h" for the flags.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// errUsage marks a mistake in the command line; the exit code is 2.
+var errUsage = errors.New("usage")
+
+// run is the whole program, so that tests can run it in process.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = serve(ctx, args[1:], stdout, stderr)
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, "kooperacje", version)
+	case "help", "-h", "--help":
+		usage(stdout)
+	default:
+		fmt.Fprintf(stderr, "kooperacje: unknown command %q\n\n", args[0])
+		usage(stderr)
+		return 2
+	}
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		fmt.Fprintln(stderr, "kooperacje:", err)
+		return 2
+	default:
+		fmt.Fprintln(stderr, "kooperacje:", err)
+		return 1
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `Kooperacje: multi-sector support of families, event-sourced on NATS JetStream.
+
+Usage:
+  kooperacje serve [flags]   run the API (embedded JetStream by default; --demo loads the demo partnerships)
+  kooperacje version         print the version
+
+Run "kooperacje serve -h" for the flags.
+`)
+}
