@@ -349,7 +349,7 @@ type Member struct {
 	Powers        string `json:"powers,omitempty"`
 	Resources     string `json:"resources,omitempty"`
 	Left          bool   `json:"left"`
-	LeftOn        Date   `json:"left_on,omitempty"`
+	LeftOn        Date   `json:"left_on,omitzero"`
 	LeaveReason   string `json:"leave_reason,omitempty"`
 }
 

@@ -75,7 +75,9 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 var instanceName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 func (c *serveConfig) validate() error {
-	bad := func(format string, args ...any) error { return fmt.Errorf("%w: "+format, append([]any{errUsage}, args...)...) }
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{errUsage}, args...)...)
+	}
 	if c.data == "" {
 		return bad("--data must name a directory")
 	}
