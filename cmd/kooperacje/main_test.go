@@ -44,7 +44,9 @@ func startServe(t *testing.T, args ...string) (string, func() int) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout, stderr syncBuffer
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, append([]string{"serve", "--http", "127.0.0.1:0", "--nats-listen", "off"}, args...), &stdout, &stderr) }()
+	go func() {
+		done <- run(ctx, append([]string{"serve", "--http", "127.0.0.1:0", "--nats-listen", "off"}, args...), &stdout, &stderr)
+	}()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		if m := apiLine.FindStringSubmatch(stdout.String()); m != nil {
