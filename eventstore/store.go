@@ -259,3 +259,14 @@ func (s *Store) Ping(ctx context.Context) error {
 	_, err := s.LastSequence(ctx)
 	return err
 }
+
+// SyncAlways reports whether the embedded server fsyncs every write before
+// acknowledging it (false for an external server: its own configuration
+// decides, see docs/operations.md).
+func (s *Store) SyncAlways() bool {
+	if s.emb == nil {
+		return false
+	}
+	cfg := s.emb.srv.JetStreamConfig()
+	return cfg != nil && cfg.SyncAlways
+}

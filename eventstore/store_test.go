@@ -337,3 +337,13 @@ func TestReadStopsAtTheCutOff(t *testing.T) {
 	// An empty range reads nothing.
 	require.NoError(t, s.Read(ctx, 9, 0, func(uint64, []domain.Envelope, error) error { t.Fatal("read past the end"); return nil }))
 }
+
+func TestEmbeddedServerFsyncsEveryWriteByDefault(t *testing.T) {
+	s := open(t, "")
+	assert.True(t, s.SyncAlways(), "the default must not acknowledge what a power cut can lose")
+
+	unsafe, err := eventstore.Open(context.Background(), eventstore.Options{DataDir: t.TempDir(), NoSync: true})
+	require.NoError(t, err)
+	defer unsafe.Close()
+	assert.False(t, unsafe.SyncAlways())
+}
