@@ -19,11 +19,21 @@ type Command interface {
 }
 
 // State is an aggregate's state: Evolve folds one recorded event into it;
-// Decide answers a command with the events to record, or a typed *Error.
-// Decide must not change the state.
+// Decide answers a command with the events to record, or a typed *Error,
+// consulting facts for other aggregates' current state where the decision
+// needs it. Decide must not change the state.
 type State interface {
 	Evolve(Envelope) error
-	Decide(Command, Meta) ([]Event, error)
+	Decide(cmd Command, meta Meta, facts Facts) ([]Event, error)
+}
+
+// Facts gives a decision the current state of other aggregates: the sector
+// of an institution that joins, the members of a family's partnership. A
+// missing aggregate is an error wrapping ErrInstitutionNotFound or
+// ErrPartnershipNotFound.
+type Facts interface {
+	Institution(id string) (*Institution, error)
+	Partnership(id string) (*Partnership, error)
 }
 
 // NewState returns the empty state of an aggregate type.
@@ -93,12 +103,6 @@ func (h *Handler) Execute(ctx context.Context, cmd Command, meta Meta, expected 
 	if retries == 0 {
 		retries = 3
 	}
-	if r, ok := cmd.(resolver); ok {
-		var err error
-		if cmd, err = r.resolve(func(id string) (*Institution, error) { return h.institution(ctx, id) }); err != nil {
-			return Result{}, err
-		}
-	}
 	for attempt := 0; ; attempt++ {
 		res, err := h.execute(ctx, aggregate, id, cmd, meta, expected)
 		retry := expected == AnyVersion && errors.Is(err, ErrVersionConflict) && attempt < retries
@@ -108,28 +112,57 @@ func (h *Handler) Execute(ctx context.Context, cmd Command, meta Meta, expected 
 	}
 }
 
-// resolver is a command that refers to institutions whose current state its
-// decision needs (their sector, their name). The handler loads them first.
-type resolver interface {
-	resolve(load func(id string) (*Institution, error)) (Command, error)
+// storeFacts answers Facts from the store, loading each aggregate once per
+// command.
+type storeFacts struct {
+	ctx   context.Context
+	store Store
+	cache map[string]State
 }
 
-// institution loads an institution; a missing one is ErrInstitutionNotFound.
-func (h *Handler) institution(ctx context.Context, id string) (*Institution, error) {
-	envs, err := h.Store.Load(ctx, AggregateInstitution, id)
+func (f *storeFacts) load(aggregate, id string) (State, error) {
+	key := aggregate + "/" + id
+	if st, ok := f.cache[key]; ok {
+		return st, nil
+	}
+	if err := checkID("id", id); err != nil {
+		return nil, err
+	}
+	st, err := Load(f.ctx, f.store, aggregate, id)
 	if err != nil {
-		return nil, fmt.Errorf("load institution %s: %w", id, err)
+		return nil, err
 	}
-	inst := &Institution{}
-	for _, env := range envs {
-		if err := inst.Evolve(env); err != nil {
-			return nil, err
-		}
+	if f.cache == nil {
+		f.cache = map[string]State{}
 	}
+	f.cache[key] = st
+	return st, nil
+}
+
+// Institution implements Facts.
+func (f *storeFacts) Institution(id string) (*Institution, error) {
+	st, err := f.load(AggregateInstitution, id)
+	if err != nil {
+		return nil, err
+	}
+	inst := st.(*Institution)
 	if !inst.Exists() {
 		return nil, ErrInstitutionNotFound.With("", "institution %s does not exist", id)
 	}
 	return inst, nil
+}
+
+// Partnership implements Facts.
+func (f *storeFacts) Partnership(id string) (*Partnership, error) {
+	st, err := f.load(AggregatePartnership, id)
+	if err != nil {
+		return nil, err
+	}
+	p := st.(*Partnership)
+	if !p.Exists() {
+		return nil, ErrPartnershipNotFound.With("", "partnership %s does not exist", id)
+	}
+	return p, nil
 }
 
 // Load folds the events of one aggregate into its state.
@@ -172,7 +205,7 @@ func (h *Handler) execute(ctx context.Context, aggregate, id string, cmd Command
 	if expected >= 0 && expected != version {
 		return Result{}, ErrVersionConflict.With("If-Match", "expected version %d, the %s is at version %d", expected, aggregate, version)
 	}
-	events, err := state.Decide(cmd, meta)
+	events, err := state.Decide(cmd, meta, &storeFacts{ctx: ctx, store: h.Store})
 	if err != nil {
 		return Result{}, err
 	}

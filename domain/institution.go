@@ -120,7 +120,7 @@ func (i *Institution) Evolve(env Envelope) error {
 }
 
 // Decide implements State.
-func (i *Institution) Decide(cmd Command, _ Meta) ([]Event, error) {
+func (i *Institution) Decide(cmd Command, _ Meta, _ Facts) ([]Event, error) {
 	switch c := cmd.(type) {
 	case RegisterInstitution:
 		if i.Exists() {

@@ -138,8 +138,6 @@ type InitiatePartnership struct {
 	Place         string `json:"place"`
 	LeaderID      string `json:"leader_id"`
 	CoLeaderID    string `json:"co_leader_id,omitempty"`
-
-	leader, coLeader *Institution
 }
 
 // JoinPartnership asks to record an institution's accession.
@@ -150,8 +148,6 @@ type JoinPartnership struct {
 	Signatory     string `json:"signatory,omitempty"`
 	Powers        string `json:"powers,omitempty"`
 	Resources     string `json:"resources,omitempty"`
-
-	institution *Institution
 }
 
 // OfferService asks to add a member's service to the basket.
@@ -312,27 +308,9 @@ func (c LeavePartnership) Validate() error {
 	return firstErr(checkID("institution_id", c.InstitutionID), checkDate("date", c.Date, true))
 }
 
-func (c InitiatePartnership) resolve(load func(string) (*Institution, error)) (Command, error) {
-	var err error
-	if c.leader, err = loadRef(load, "leader_id", c.LeaderID); err != nil {
-		return nil, err
-	}
-	if c.CoLeaderID != "" {
-		if c.coLeader, err = loadRef(load, "co_leader_id", c.CoLeaderID); err != nil {
-			return nil, err
-		}
-	}
-	return c, nil
-}
-
-func (c JoinPartnership) resolve(load func(string) (*Institution, error)) (Command, error) {
-	var err error
-	c.institution, err = loadRef(load, "institution_id", c.InstitutionID)
-	return c, err
-}
-
-func loadRef(load func(string) (*Institution, error), field, id string) (*Institution, error) {
-	inst, err := load(id)
+// institutionRef loads an institution named in a command's field.
+func institutionRef(facts Facts, field, id string) (*Institution, error) {
+	inst, err := facts.Institution(id)
 	if errors.Is(err, ErrInstitutionNotFound) {
 		return nil, ErrInstitutionNotFound.With(field, "institution %s does not exist", id)
 	}
@@ -416,14 +394,14 @@ func (p *Partnership) Evolve(env Envelope) error {
 }
 
 // Decide implements State.
-func (p *Partnership) Decide(cmd Command, meta Meta) ([]Event, error) {
+func (p *Partnership) Decide(cmd Command, meta Meta, facts Facts) ([]Event, error) {
 	if _, ok := cmd.(InitiatePartnership); !ok && !p.Exists() {
 		_, id := cmd.Target()
 		return nil, ErrPartnershipNotFound.With("", "partnership %s does not exist", id)
 	}
 	switch c := cmd.(type) {
 	case InitiatePartnership:
-		return p.initiate(c)
+		return p.initiate(c, facts)
 	case JoinPartnership:
 		if p.IsMember(c.InstitutionID) {
 			return nil, ErrAlreadyMember.With("institution_id", "institution %s is already a member", c.InstitutionID)
@@ -431,7 +409,10 @@ func (p *Partnership) Decide(cmd Command, meta Meta) ([]Event, error) {
 		if err := p.notBefore("date", c.Date); err != nil {
 			return nil, err
 		}
-		i := c.institution
+		i, err := institutionRef(facts, "institution_id", c.InstitutionID)
+		if err != nil {
+			return nil, err
+		}
 		return []Event{MemberJoined{InstitutionID: i.ID, Name: i.Name, Sector: i.Sector, Date: c.Date,
 			Signatory: c.Signatory, Powers: c.Powers, Resources: c.Resources}}, nil
 	case OfferService:
@@ -473,20 +454,25 @@ func (p *Partnership) Decide(cmd Command, meta Meta) ([]Event, error) {
 	return nil, unexpectedCommand(cmd)
 }
 
-func (p *Partnership) initiate(c InitiatePartnership) ([]Event, error) {
+func (p *Partnership) initiate(c InitiatePartnership, facts Facts) ([]Event, error) {
 	if p.Exists() {
 		return nil, ErrAlreadyExists.With("", "partnership %s already exists", c.PartnershipID)
 	}
-	if c.leader == nil {
-		return nil, ErrInstitutionNotFound.With("leader_id", "leader institution %s was not resolved", c.LeaderID)
+	leader, err := institutionRef(facts, "leader_id", c.LeaderID)
+	if err != nil {
+		return nil, err
 	}
 	events := []Event{
 		PartnershipInitiated{Name: c.Name, Municipality: c.Municipality, County: c.County, Date: c.Date,
 			Place: c.Place, LeaderID: c.LeaderID, CoLeaderID: c.CoLeaderID},
-		MemberJoined{InstitutionID: c.leader.ID, Name: c.leader.Name, Sector: c.leader.Sector, Date: c.Date},
+		MemberJoined{InstitutionID: leader.ID, Name: leader.Name, Sector: leader.Sector, Date: c.Date},
 	}
-	if c.coLeader != nil {
-		events = append(events, MemberJoined{InstitutionID: c.coLeader.ID, Name: c.coLeader.Name, Sector: c.coLeader.Sector, Date: c.Date})
+	if c.CoLeaderID != "" {
+		co, err := institutionRef(facts, "co_leader_id", c.CoLeaderID)
+		if err != nil {
+			return nil, err
+		}
+		events = append(events, MemberJoined{InstitutionID: co.ID, Name: co.Name, Sector: co.Sector, Date: c.Date})
 	}
 	return events, nil
 }

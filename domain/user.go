@@ -135,7 +135,7 @@ func (u *User) Evolve(env Envelope) error {
 }
 
 // Decide implements State.
-func (u *User) Decide(cmd Command, _ Meta) ([]Event, error) {
+func (u *User) Decide(cmd Command, _ Meta, _ Facts) ([]Event, error) {
 	switch c := cmd.(type) {
 	case RegisterUser:
 		if u.Version > 0 {
