@@ -102,3 +102,31 @@ func IsKind(err error) error {
 	}
 	return nil
 }
+
+// Sentinel errors of the family case. Compare with errors.Is.
+var (
+	ErrFamilyNotFound          = newError(ErrNotFound, "family_not_found", "family case not found")
+	ErrWorkerNotFound          = newError(ErrNotFound, "worker_not_found", "worker not found at the institution")
+	ErrCaseClosed              = newError(ErrConflict, "case_closed", "the case is closed; only reopening is possible")
+	ErrCaseOpen                = newError(ErrConflict, "case_open", "the case is open")
+	ErrCoordinatorInstitution  = newError(ErrConflict, "coordinator_institution", "the coordinator must work at the partnership's leader or co-leader")
+	ErrNoConsent               = newError(ErrConflict, "no_consent", "no consent or legal basis covers sharing the family's data with the institution")
+	ErrConsentNotFound         = newError(ErrNotFound, "consent_not_found", "no such active consent")
+	ErrDiagnosisCompleted      = newError(ErrConflict, "diagnosis_completed", "the diagnosis is already completed")
+	ErrDiagnosisEmpty          = newError(ErrConflict, "diagnosis_empty", "the diagnosis has no input yet")
+	ErrDiagnosisNotCompleted   = newError(ErrConflict, "diagnosis_not_completed", "the diagnosis of needs is not completed")
+	ErrTeamExists              = newError(ErrConflict, "team_exists", "the task team is already formed")
+	ErrNoTeam                  = newError(ErrConflict, "no_team", "the task team is not formed")
+	ErrAlreadyOnTeam           = newError(ErrConflict, "already_on_team", "the worker is already on the task team")
+	ErrNotOnTeam               = newError(ErrConflict, "not_on_team", "the worker is not on the task team")
+	ErrInstitutionNotOnTeam    = newError(ErrConflict, "institution_not_on_team", "no worker of the institution is on the task team")
+	ErrCoordinatorCannotLeave  = newError(ErrConflict, "coordinator_cannot_leave", "the coordinator cannot leave the task team")
+	ErrReferralNotFound        = newError(ErrNotFound, "referral_not_found", "referral not found")
+	ErrReferralTransition      = newError(ErrConflict, "referral_transition", "the referral cannot move to that status")
+	ErrNoContract              = newError(ErrConflict, "no_contract", "there is no contract in that state")
+	ErrContractSigned          = newError(ErrConflict, "contract_signed", "the contract is signed; amend it instead")
+	ErrContractInForce         = newError(ErrConflict, "contract_in_force", "the contract is in force; end it first")
+	ErrActionNotFound          = newError(ErrNotFound, "action_not_found", "action not found in the contract")
+	ErrActionTransition        = newError(ErrConflict, "action_transition", "the action cannot move to that status")
+	ErrDeadlineOutsideContract = newError(ErrInvalid, "deadline_outside_contract", "the deadline is outside the contract's period")
+)

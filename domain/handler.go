@@ -45,6 +45,8 @@ func NewState(aggregate string) (State, error) {
 		return &Partnership{}, nil
 	case AggregateUser:
 		return &User{}, nil
+	case AggregateFamily:
+		return &Family{}, nil
 	}
 	return nil, Invalid("aggregate", "unknown aggregate type %q", aggregate)
 }

@@ -188,6 +188,46 @@ type FormalizePartnership struct {
 	Place         string `json:"place,omitempty"`
 }
 
+// RecordStaffSupport asks to record a form of support for the
+// partnership's staff.
+type RecordStaffSupport struct {
+	PartnershipID string      `json:"-"`
+	ActivityID    string      `json:"-"`
+	Kind          SupportKind `json:"kind"`
+	Date          Date        `json:"date"`
+	Topic         string      `json:"topic"`
+	Institutions  []string    `json:"institutions"`
+	Workers       []string    `json:"workers,omitempty"`
+	Hours         float64     `json:"hours,omitempty"`
+}
+
+// Target implements Command.
+func (c RecordStaffSupport) Target() (string, string) { return AggregatePartnership, c.PartnershipID }
+
+// Validate implements Command.
+func (c RecordStaffSupport) Validate() error {
+	if err := firstErr(SupportKinds.check("kind", c.Kind, true), checkDate("date", c.Date, true), checkText("topic", c.Topic, true, maxName)); err != nil {
+		return err
+	}
+	if len(c.Institutions) == 0 {
+		return ErrRequired.With("institutions", "at least one participating institution is required")
+	}
+	for i, id := range c.Institutions {
+		if err := checkID(fmt.Sprintf("institutions[%d]", i), id); err != nil {
+			return err
+		}
+	}
+	for i, id := range c.Workers {
+		if err := checkID(fmt.Sprintf("workers[%d]", i), id); err != nil {
+			return err
+		}
+	}
+	if c.Hours < 0 || c.Hours > 1000 {
+		return Invalid("hours", "must be between 0 and 1000")
+	}
+	return nil
+}
+
 // LeavePartnership asks to record that a member leaves. The reason goes in
 // the command's Meta, like every decision's reason.
 type LeavePartnership struct {
@@ -386,6 +426,7 @@ func (p *Partnership) Evolve(env Envelope) error {
 		if m := p.Members[e.InstitutionID]; m != nil {
 			m.Left, m.LeftOn, m.LeaveReason = true, e.Date, env.Reason
 		}
+	case StaffSupportRecorded:
 	default:
 		return fmt.Errorf("partnership %s: %w", env.AggregateID, unexpected(env))
 	}
@@ -450,6 +491,17 @@ func (p *Partnership) Decide(cmd Command, meta Meta, facts Facts) ([]Event, erro
 		return p.formalize(c)
 	case LeavePartnership:
 		return p.leave(c, meta)
+	case RecordStaffSupport:
+		for i, id := range c.Institutions {
+			if _, err := p.member(fmt.Sprintf("institutions[%d]", i), id); err != nil {
+				return nil, err
+			}
+		}
+		if err := p.notBefore("date", c.Date); err != nil {
+			return nil, err
+		}
+		return []Event{StaffSupportRecorded{ActivityID: c.ActivityID, Kind: c.Kind, Date: c.Date, Topic: c.Topic,
+			Institutions: c.Institutions, Workers: c.Workers, Hours: c.Hours}}, nil
 	}
 	return nil, unexpectedCommand(cmd)
 }
