@@ -58,6 +58,11 @@ var (
 	anyRole            = permission{}
 	manageInstitutions = permission{roles: []domain.Role{domain.RoleAdmin, domain.RoleAnimator}}
 	managePartnerships = permission{roles: []domain.Role{domain.RoleAdmin, domain.RoleAnimator}}
+	// Family cases hold personal data: the evaluator never reads them, the
+	// auditor and animator only read. Scoping to team and consent comes
+	// with the access-control issue.
+	readFamilies  = permission{roles: []domain.Role{domain.RoleAdmin, domain.RoleAnimator, domain.RoleCoordinator, domain.RoleWorker, domain.RoleAuditor}}
+	writeFamilies = permission{roles: []domain.Role{domain.RoleAdmin, domain.RoleCoordinator, domain.RoleWorker}}
 )
 
 func (p permission) allows(r domain.Role) bool {

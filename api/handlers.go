@@ -140,6 +140,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
+// PartnershipResponse is a partnership with its families counted by
+// stage.
+type PartnershipResponse struct {
+	projections.PartnershipView
+	FamiliesByStage map[string]int `json:"families_by_stage"`
+}
+
 // List is the answer of a list query.
 type List[T any] struct {
 	Items []T `json:"items"`
@@ -227,7 +234,11 @@ func (s *Server) getPartnership(w http.ResponseWriter, r *http.Request, _ Princi
 		return
 	}
 	w.Header().Set("ETag", strconv.Quote(strconv.FormatInt(v.Version, 10)))
-	writeJSON(w, http.StatusOK, v)
+	out := PartnershipResponse{PartnershipView: v, FamiliesByStage: map[string]int{}}
+	if s.Families != nil {
+		out.FamiliesByStage = s.Families.StagesByPartnership(id)
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) initiatePartnership(w http.ResponseWriter, r *http.Request, p Principal) {
@@ -241,9 +252,9 @@ func (s *Server) initiatePartnership(w http.ResponseWriter, r *http.Request, p P
 	s.execute(w, r, p, cr, cmd, "/api/v1/partnerships/"+cmd.PartnershipID)
 }
 
-// partnershipCommand handles the commands addressed to one partnership:
-// read the path id and the body, let set fill in the rest, execute.
-func partnershipCommand[C domain.Command](s *Server, bodyOptional bool, set func(r *http.Request, p Principal, cr commandRequest, id string, cmd *C) (string, error)) handlerFunc {
+// pathCommand handles a command addressed to the aggregate named by the
+// path's {id}: read the id and the body, let set fill in the rest, execute.
+func pathCommand[C domain.Command](s *Server, bodyOptional bool, set func(r *http.Request, p Principal, cr commandRequest, id string, cmd *C) (string, error)) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, p Principal) {
 		id, err := pathID(r, "id")
 		if err != nil {

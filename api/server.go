@@ -30,6 +30,7 @@ type Config struct {
 	Institutions *projections.Institutions
 	Partnerships *projections.Partnerships
 	Users        *projections.Users
+	Families     *projections.Families
 	Store        Pinger
 	Logger       *slog.Logger
 	// Registry receives the API's metrics; a new one if nil.
@@ -90,12 +91,39 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/partnerships", s.listPartnerships, anyRole)
 	s.handle("POST /api/v1/partnerships", s.initiatePartnership, managePartnerships)
 	s.handle("GET /api/v1/partnerships/{id}", s.getPartnership, anyRole)
-	s.handle("POST /api/v1/partnerships/{id}/members", partnershipCommand(s, false, setJoin), managePartnerships)
-	s.handle("DELETE /api/v1/partnerships/{id}/members/{institutionID}", partnershipCommand(s, false, setLeave), managePartnerships)
-	s.handle("POST /api/v1/partnerships/{id}/services", partnershipCommand(s, false, setOffer), managePartnerships)
-	s.handle("DELETE /api/v1/partnerships/{id}/services/{serviceID}", partnershipCommand(s, true, setWithdraw), managePartnerships)
-	s.handle("POST /api/v1/partnerships/{id}/meetings", partnershipCommand(s, false, setMeeting), managePartnerships)
-	s.handle("POST /api/v1/partnerships/{id}/formalize", partnershipCommand(s, false, setFormalize), managePartnerships)
+	s.handle("POST /api/v1/partnerships/{id}/members", pathCommand(s, false, setJoin), managePartnerships)
+	s.handle("DELETE /api/v1/partnerships/{id}/members/{institutionID}", pathCommand(s, false, setLeave), managePartnerships)
+	s.handle("POST /api/v1/partnerships/{id}/services", pathCommand(s, false, setOffer), managePartnerships)
+	s.handle("DELETE /api/v1/partnerships/{id}/services/{serviceID}", pathCommand(s, true, setWithdraw), managePartnerships)
+	s.handle("POST /api/v1/partnerships/{id}/meetings", pathCommand(s, false, setMeeting), managePartnerships)
+	s.handle("POST /api/v1/partnerships/{id}/formalize", pathCommand(s, false, setFormalize), managePartnerships)
+
+	s.handle("POST /api/v1/partnerships/{id}/staff-support", pathCommand(s, false, setStaffSupport), managePartnerships)
+
+	s.handle("GET /api/v1/families", s.listFamilies, readFamilies)
+	s.handle("POST /api/v1/families", s.openFamilyCase, writeFamilies)
+	s.handle("GET /api/v1/families/{id}/plan", s.familyPlan, readFamilies)
+	s.handle("POST /api/v1/families/{id}/consents", pathCommand(s, false, setGiveConsent), writeFamilies)
+	s.handle("POST /api/v1/families/{id}/consents/{consentID}/withdraw", pathCommand(s, false, setWithdrawConsent), writeFamilies)
+	s.handle("POST /api/v1/families/{id}/legal-bases", pathCommand(s, false, setFamily[domain.RecordLegalBasis]), writeFamilies)
+	s.handle("POST /api/v1/families/{id}/diagnosis", pathCommand(s, false, setFamily[domain.RecordDiagnosisInput]), writeFamilies)
+	s.handle("POST /api/v1/families/{id}/diagnosis/complete", pathCommand(s, false, setFamily[domain.CompleteDiagnosis]), writeFamilies)
+	s.handle("POST /api/v1/families/{id}/team", pathCommand(s, false, setFamily[domain.FormTeam]), writeFamilies)
+	s.handle("POST /api/v1/families/{id}/team/members", pathCommand(s, false, setFamily[domain.AddTeamMember]), writeFamilies)
+	s.handle("DELETE /api/v1/families/{id}/team/members/{workerID}", pathCommand(s, false, setRemoveTeamMember), writeFamilies)
+	s.handle("POST /api/v1/families/{id}/team/meetings", pathCommand(s, false, setTeamMeeting), writeFamilies)
+	s.handle("POST /api/v1/families/{id}/referrals", pathCommand(s, false, setRequestReferral), writeFamilies)
+	s.handle("POST /api/v1/families/{id}/referrals/{referralID}", pathCommand(s, false, setUpdateReferral), writeFamilies)
+	s.handle("POST /api/v1/families/{id}/contract", pathCommand(s, false, setFamily[domain.DraftContract]), writeFamilies)
+	s.handle("POST /api/v1/families/{id}/contract/sign", pathCommand(s, false, setFamily[domain.SignContract]), writeFamilies)
+	s.handle("POST /api/v1/families/{id}/contract/actions/{actionID}", pathCommand(s, false, setUpdateAction), writeFamilies)
+	s.handle("POST /api/v1/families/{id}/contract/review", pathCommand(s, false, setFamily[domain.ReviewContract]), writeFamilies)
+	s.handle("POST /api/v1/families/{id}/contract/extend", pathCommand(s, false, setFamily[domain.ExtendContract]), writeFamilies)
+	s.handle("POST /api/v1/families/{id}/contract/end", pathCommand(s, false, setFamily[domain.EndContract]), writeFamilies)
+	s.handle("POST /api/v1/families/{id}/close", pathCommand(s, false, setFamily[domain.CloseCase]), writeFamilies)
+	s.handle("POST /api/v1/families/{id}/reopen", pathCommand(s, false, setFamily[domain.ReopenCase]), writeFamilies)
+	s.handle("GET /api/v1/workers/{id}/caseload", s.workerCaseload, readFamilies)
+	s.handle("GET /api/v1/institutions/{id}/caseload", s.institutionCaseload, readFamilies)
 
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, Problem{Status: http.StatusNotFound, Code: "no_route", Detail: "no such resource: " + r.URL.Path, Instance: r.URL.Path})

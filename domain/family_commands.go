@@ -44,7 +44,7 @@ type GiveConsent struct {
 // WithdrawConsent asks to record the withdrawal of a consent.
 type WithdrawConsent struct {
 	FamilyID    string `json:"-"`
-	ConsentID   string `json:"consent_id"`
+	ConsentID   string `json:"-"`
 	WithdrawnOn Date   `json:"withdrawn_on"`
 }
 
@@ -211,6 +211,73 @@ func (c ExtendContract) Target() (string, string)       { return AggregateFamily
 func (c EndContract) Target() (string, string)          { return AggregateFamily, c.FamilyID }
 func (c CloseCase) Target() (string, string)            { return AggregateFamily, c.FamilyID }
 func (c ReopenCase) Target() (string, string)           { return AggregateFamily, c.FamilyID }
+
+// FamilyCommand is a command addressed to a family case; SetFamily names
+// the case (from the request's path).
+type FamilyCommand interface {
+	Command
+	SetFamily(id string)
+}
+
+// SetFamily implements FamilyCommand.
+func (c *OpenFamilyCase) SetFamily(id string) { c.FamilyID = id }
+
+// SetFamily implements FamilyCommand.
+func (c *GiveConsent) SetFamily(id string) { c.FamilyID = id }
+
+// SetFamily implements FamilyCommand.
+func (c *WithdrawConsent) SetFamily(id string) { c.FamilyID = id }
+
+// SetFamily implements FamilyCommand.
+func (c *RecordLegalBasis) SetFamily(id string) { c.FamilyID = id }
+
+// SetFamily implements FamilyCommand.
+func (c *RecordDiagnosisInput) SetFamily(id string) { c.FamilyID = id }
+
+// SetFamily implements FamilyCommand.
+func (c *CompleteDiagnosis) SetFamily(id string) { c.FamilyID = id }
+
+// SetFamily implements FamilyCommand.
+func (c *FormTeam) SetFamily(id string) { c.FamilyID = id }
+
+// SetFamily implements FamilyCommand.
+func (c *AddTeamMember) SetFamily(id string) { c.FamilyID = id }
+
+// SetFamily implements FamilyCommand.
+func (c *RemoveTeamMember) SetFamily(id string) { c.FamilyID = id }
+
+// SetFamily implements FamilyCommand.
+func (c *RecordTeamMeeting) SetFamily(id string) { c.FamilyID = id }
+
+// SetFamily implements FamilyCommand.
+func (c *RequestReferral) SetFamily(id string) { c.FamilyID = id }
+
+// SetFamily implements FamilyCommand.
+func (c *UpdateReferral) SetFamily(id string) { c.FamilyID = id }
+
+// SetFamily implements FamilyCommand.
+func (c *DraftContract) SetFamily(id string) { c.FamilyID = id }
+
+// SetFamily implements FamilyCommand.
+func (c *SignContract) SetFamily(id string) { c.FamilyID = id }
+
+// SetFamily implements FamilyCommand.
+func (c *UpdateAction) SetFamily(id string) { c.FamilyID = id }
+
+// SetFamily implements FamilyCommand.
+func (c *ReviewContract) SetFamily(id string) { c.FamilyID = id }
+
+// SetFamily implements FamilyCommand.
+func (c *ExtendContract) SetFamily(id string) { c.FamilyID = id }
+
+// SetFamily implements FamilyCommand.
+func (c *EndContract) SetFamily(id string) { c.FamilyID = id }
+
+// SetFamily implements FamilyCommand.
+func (c *CloseCase) SetFamily(id string) { c.FamilyID = id }
+
+// SetFamily implements FamilyCommand.
+func (c *ReopenCase) SetFamily(id string) { c.FamilyID = id }
 
 // Validate implements Command.
 func (c OpenFamilyCase) Validate() error {
@@ -490,7 +557,7 @@ func (c SignContract) Validate() error {
 // Validate implements Command.
 func (c UpdateAction) Validate() error {
 	allowed := oneOf[ActionStatus]{ActionStatusStarted, ActionStatusCompleted, ActionStatusMissed}
-	return firstErr(checkID("action_id", c.ActionID), allowed.check("status", c.Status, true),
+	return firstErr(checkKey("action_id", c.ActionID, true), allowed.check("status", c.Status, true),
 		checkDate("date", c.Date, true), checkText("note", c.Note, false, maxText))
 }
 

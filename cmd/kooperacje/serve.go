@@ -131,6 +131,7 @@ type engine struct {
 	institutions *projections.Institutions
 	partnerships *projections.Partnerships
 	users        *projections.Users
+	families     *projections.Families
 	api          *api.Server
 }
 
@@ -147,14 +148,15 @@ func startEngine(ctx context.Context, c serveConfig, log *slog.Logger) (*engine,
 		return nil, err
 	}
 	e := &engine{store: store, handler: &domain.Handler{Store: store},
-		institutions: projections.NewInstitutions(), partnerships: projections.NewPartnerships(), users: projections.NewUsers()}
-	e.runner = projections.NewRunner(store, "projections_"+c.instance, log, e.institutions, e.partnerships, e.users)
+		institutions: projections.NewInstitutions(), partnerships: projections.NewPartnerships(), users: projections.NewUsers(),
+		families: projections.NewFamilies()}
+	e.runner = projections.NewRunner(store, "projections_"+c.instance, log, e.institutions, e.partnerships, e.users, e.families)
 	if err := e.runner.Start(ctx); err != nil {
 		store.Close()
 		return nil, err
 	}
 	e.api = api.New(api.Config{Handler: e.handler, Runner: e.runner, Institutions: e.institutions, Partnerships: e.partnerships,
-		Users: e.users, Store: store, Logger: log, Registry: prometheus.NewRegistry()})
+		Users: e.users, Families: e.families, Store: store, Logger: log, Registry: prometheus.NewRegistry()})
 	return e, nil
 }
 

@@ -1,0 +1,183 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/kooperacje/kooperacje/domain"
+	"github.com/kooperacje/kooperacje/projections"
+)
+
+// setFamily names the family case of a command that takes nothing else
+// from the path.
+func setFamily[C any, PC interface {
+	*C
+	domain.FamilyCommand
+}](_ *http.Request, _ Principal, _ commandRequest, id string, c *C) (string, error) {
+	PC(c).SetFamily(id)
+	return "", nil
+}
+
+func setGiveConsent(_ *http.Request, p Principal, cr commandRequest, id string, c *domain.GiveConsent) (string, error) {
+	c.FamilyID, c.ConsentID = id, newID(p, cr.key, "consent")
+	return "/api/v1/families/" + id + "/plan", nil
+}
+
+func setWithdrawConsent(r *http.Request, _ Principal, _ commandRequest, id string, c *domain.WithdrawConsent) (string, error) {
+	consent, err := pathID(r, "consentID")
+	c.FamilyID, c.ConsentID = id, consent
+	return "", err
+}
+
+func setRemoveTeamMember(r *http.Request, _ Principal, _ commandRequest, id string, c *domain.RemoveTeamMember) (string, error) {
+	w, err := pathID(r, "workerID")
+	c.FamilyID, c.WorkerID = id, w
+	return "", err
+}
+
+func setTeamMeeting(_ *http.Request, p Principal, cr commandRequest, id string, c *domain.RecordTeamMeeting) (string, error) {
+	c.FamilyID, c.MeetingID = id, newID(p, cr.key, "team-meeting")
+	return "/api/v1/families/" + id + "/plan", nil
+}
+
+func setRequestReferral(_ *http.Request, p Principal, cr commandRequest, id string, c *domain.RequestReferral) (string, error) {
+	c.FamilyID, c.ReferralID = id, newID(p, cr.key, "referral")
+	return "/api/v1/families/" + id + "/plan", nil
+}
+
+func setUpdateReferral(r *http.Request, _ Principal, _ commandRequest, id string, c *domain.UpdateReferral) (string, error) {
+	ref, err := pathID(r, "referralID")
+	c.FamilyID, c.ReferralID = id, ref
+	return "", err
+}
+
+func setUpdateAction(r *http.Request, _ Principal, _ commandRequest, id string, c *domain.UpdateAction) (string, error) {
+	c.FamilyID, c.ActionID = id, r.PathValue("actionID")
+	return "", nil
+}
+
+func setStaffSupport(_ *http.Request, p Principal, cr commandRequest, id string, c *domain.RecordStaffSupport) (string, error) {
+	c.PartnershipID, c.ActivityID = id, newID(p, cr.key, "staff-support")
+	return "/api/v1/partnerships/" + id, nil
+}
+
+func (s *Server) openFamilyCase(w http.ResponseWriter, r *http.Request, p Principal) {
+	var cmd domain.OpenFamilyCase
+	cr, err := s.readCommand(w, r, &cmd, false)
+	if err != nil {
+		s.writeBadRequest(w, r, err)
+		return
+	}
+	cmd.FamilyID = newID(p, cr.key, "family")
+	s.execute(w, r, p, cr, cmd, "/api/v1/families/"+cmd.FamilyID+"/plan")
+}
+
+// asOf reads ?as_of=YYYY-MM-DD, the day against which deadlines are
+// judged; today in Poland by default.
+func (s *Server) asOf(r *http.Request) (domain.Date, error) {
+	v := r.URL.Query().Get("as_of")
+	if v == "" {
+		return projections.Today(s.Now()), nil
+	}
+	d, err := domain.ParseDate(v)
+	if err != nil {
+		return domain.Date{}, domain.Invalid("as_of", "%v", err)
+	}
+	return d, nil
+}
+
+func (s *Server) listFamilies(w http.ResponseWriter, r *http.Request, _ Principal) {
+	q := r.URL.Query()
+	asOf, err := s.asOf(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	f := projections.FamilyFilter{PartnershipID: q.Get("partnership"), Status: q.Get("status"), Stage: q.Get("stage"),
+		CoordinatorID: q.Get("coordinator"), WorkerID: q.Get("worker"), InstitutionID: q.Get("institution")}
+	for name, v := range map[string]string{"partnership": f.PartnershipID, "coordinator": f.CoordinatorID, "worker": f.WorkerID, "institution": f.InstitutionID} {
+		if v != "" {
+			if err := domain.CheckID(name, v); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+		}
+	}
+	if f.Status != "" && f.Status != "open" && f.Status != "closed" {
+		s.writeError(w, r, domain.Invalid("status", "%q is not a status; use open or closed", f.Status))
+		return
+	}
+	if f.Stage != "" && !contains(projections.FamilyStages, f.Stage) {
+		s.writeError(w, r, domain.Invalid("stage", "%q is not a stage; use one of %v", f.Stage, projections.FamilyStages))
+		return
+	}
+	if v := q.Get("overdue"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			s.writeError(w, r, domain.Invalid("overdue", "%q is not true or false", v))
+			return
+		}
+		f.Overdue = &b
+	}
+	if !s.caughtUp(w, r) {
+		return
+	}
+	writeJSON(w, http.StatusOK, List[projections.FamilySummary]{Items: s.Families.List(f, asOf)})
+}
+
+func contains(vs []string, v string) bool {
+	for _, x := range vs {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) familyPlan(w http.ResponseWriter, r *http.Request, _ Principal) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	asOf, err := s.asOf(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if !s.caughtUp(w, r) {
+		return
+	}
+	plan, ok := s.Families.Plan(id, asOf)
+	if !ok {
+		s.writeError(w, r, domain.ErrFamilyNotFound.With("", "family case %s does not exist", id))
+		return
+	}
+	w.Header().Set("ETag", strconv.Quote(strconv.FormatInt(plan.Version, 10)))
+	writeJSON(w, http.StatusOK, plan)
+}
+
+func (s *Server) workerCaseload(w http.ResponseWriter, r *http.Request, _ Principal) {
+	s.caseload(w, r, s.Families.WorkerCaseload)
+}
+
+func (s *Server) institutionCaseload(w http.ResponseWriter, r *http.Request, _ Principal) {
+	s.caseload(w, r, s.Families.InstitutionCaseload)
+}
+
+func (s *Server) caseload(w http.ResponseWriter, r *http.Request, load func(string, domain.Date) projections.Caseload) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	asOf, err := s.asOf(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if !s.caughtUp(w, r) {
+		return
+	}
+	writeJSON(w, http.StatusOK, load(id, asOf))
+}
