@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"time"
 )
@@ -27,20 +28,20 @@ const (
 // audit it (DESIGN.md §3). The store fills in RecordedAt, Sequence and the
 // aggregate version; everything else comes from the command.
 type Envelope struct {
-	EventID          string    `json:"event_id"` // UUIDv7
-	Type             string    `json:"type"`
-	SchemaVersion    int       `json:"schema_version"`
-	AggregateType    string    `json:"aggregate_type"`
-	AggregateID      string    `json:"aggregate_id"`
-	AggregateVersion int64     `json:"aggregate_version"` // 1 for the aggregate's first event
-	OccurredAt       time.Time `json:"occurred_at"`       // business time, from the command
-	RecordedAt       time.Time `json:"recorded_at"`       // when the engine stored it
-	Actor            Actor     `json:"actor"`
-	CommandID        string    `json:"command_id"`
-	CorrelationID    string    `json:"correlation_id"`
-	CausationID      string    `json:"causation_id,omitempty"`
-	Reason           string    `json:"reason,omitempty"`
-	Payload          Event     `json:"-"`
+	EventID          string    `json:"event_id"`               // UUIDv7, ordered by time
+	Type             string    `json:"type"`                   // the event type, e.g. MemberJoined
+	SchemaVersion    int       `json:"schema_version"`         // the payload's schema version
+	AggregateType    string    `json:"aggregate_type"`         // institution, partnership, user, family
+	AggregateID      string    `json:"aggregate_id"`           // the aggregate instance (a UUID)
+	AggregateVersion int64     `json:"aggregate_version"`      // 1 for the aggregate's first event
+	OccurredAt       time.Time `json:"occurred_at"`            // business time, from the command
+	RecordedAt       time.Time `json:"recorded_at"`            // when the engine stored it
+	Actor            Actor     `json:"actor"`                  // who decided: user, role, institution
+	CommandID        string    `json:"command_id"`             // the command that recorded it (idempotency key)
+	CorrelationID    string    `json:"correlation_id"`         // the request or process it belongs to
+	CausationID      string    `json:"causation_id,omitempty"` // the event or command that caused it
+	Reason           string    `json:"reason,omitempty"`       // the stated reason for the decision
+	Payload          Event     `json:"-"`                      // stored as "payload", the event's own fields
 
 	// Sequence is the stream sequence of the message that holds the event;
 	// all events of one command share it. Not part of the stored JSON.
@@ -71,16 +72,20 @@ type Unknown struct {
 func (u Unknown) EventType() string { return u.Type }
 
 type eventInfo struct {
-	version int
-	decode  func(*json.Decoder) (Event, error)
+	aggregate string
+	version   int
+	decode    func(*json.Decoder) (Event, error)
 }
 
 var registry = map[string]eventInfo{}
 
-// register records an event type with its current schema version.
-func register[T Event](version int) {
+// register records an event type of an aggregate with its current schema
+// version. An event whose payload changes incompatibly gets a new version
+// and an upcaster from the old one in DecodeEvent; the old version's
+// fixture under testdata/events stays and must keep decoding.
+func register[T Event](aggregate string, version int) {
 	var zero T
-	registry[zero.EventType()] = eventInfo{version: version, decode: func(dec *json.Decoder) (Event, error) {
+	registry[zero.EventType()] = eventInfo{aggregate: aggregate, version: version, decode: func(dec *json.Decoder) (Event, error) {
 		var v T
 		err := dec.Decode(&v)
 		return v, err
@@ -96,6 +101,10 @@ func EventTypes() []string {
 	sort.Strings(out)
 	return out
 }
+
+// EventAggregate returns the aggregate type an event type belongs to, or
+// "" when the type is unknown.
+func EventAggregate(eventType string) string { return registry[eventType].aggregate }
 
 // SchemaVersion returns the current schema version of an event type, or 0
 // when the type is unknown.
@@ -115,13 +124,16 @@ func DecodeEvent(eventType string, schemaVersion int, data []byte) (Event, error
 	if schemaVersion < 1 || schemaVersion > info.version {
 		return nil, Invalid("schema_version", "%s schema version %d is not supported (this engine knows 1–%d)", eventType, schemaVersion, info.version)
 	}
+	if t := bytes.TrimSpace(data); len(t) == 0 || t[0] != '{' {
+		return nil, Invalid("payload", "decode %s v%d: the payload must be a JSON object", eventType, schemaVersion)
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	v, err := info.decode(dec)
 	if err != nil {
 		return nil, Invalid("payload", "decode %s v%d: %v", eventType, schemaVersion, err)
 	}
-	if dec.More() {
+	if _, err := dec.Token(); err != io.EOF {
 		return nil, Invalid("payload", "decode %s v%d: trailing data after the payload", eventType, schemaVersion)
 	}
 	return v, nil

@@ -58,8 +58,8 @@ type Store interface {
 	Load(ctx context.Context, aggregate, id string) ([]Envelope, error)
 	// Append records the events of one command atomically, if and only if
 	// the aggregate is still at expectedVersion (0: it has no events yet).
-	// A stale version returns an error wrapping ErrConflict and writes
-	// nothing. A command whose id was already appended returns the first
+	// A stale version returns an error wrapping ErrVersionConflict (and so
+	// ErrConflict) and writes nothing. A command whose id was already appended returns the first
 	// result with Duplicate set and writes nothing.
 	Append(ctx context.Context, aggregate, id string, expectedVersion int64, meta Meta, events ...Event) (Result, error)
 }

@@ -29,8 +29,8 @@ func (InstitutionRegistered) EventType() string { return "InstitutionRegistered"
 func (WorkerRegistered) EventType() string { return "WorkerRegistered" }
 
 func init() {
-	register[InstitutionRegistered](1)
-	register[WorkerRegistered](1)
+	register[InstitutionRegistered](AggregateInstitution, 1)
+	register[WorkerRegistered](AggregateInstitution, 1)
 }
 
 // RegisterInstitution asks to register a new institution.
@@ -77,6 +77,7 @@ func (c RegisterInstitution) Validate() error {
 func (c RegisterWorker) Validate() error {
 	return firstErr(
 		checkID("institution_id", c.InstitutionID),
+		checkID("worker_id", c.WorkerID),
 		checkText("name", c.Name, true, maxName),
 		checkText("position", c.Position, true, maxName),
 	)

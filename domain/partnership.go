@@ -95,13 +95,13 @@ func (PartnershipFormalized) EventType() string { return "PartnershipFormalized"
 func (MemberLeft) EventType() string { return "MemberLeft" }
 
 func init() {
-	register[PartnershipInitiated](1)
-	register[MemberJoined](1)
-	register[ServiceOffered](1)
-	register[ServiceWithdrawn](1)
-	register[MeetingRecorded](1)
-	register[PartnershipFormalized](1)
-	register[MemberLeft](1)
+	register[PartnershipInitiated](AggregatePartnership, 1)
+	register[MemberJoined](AggregatePartnership, 1)
+	register[ServiceOffered](AggregatePartnership, 1)
+	register[ServiceWithdrawn](AggregatePartnership, 1)
+	register[MeetingRecorded](AggregatePartnership, 1)
+	register[PartnershipFormalized](AggregatePartnership, 1)
+	register[MemberLeft](AggregatePartnership, 1)
 }
 
 // MeetingKind is the kind of a partnership meeting.
@@ -290,6 +290,7 @@ func (c JoinPartnership) Validate() error {
 // Validate implements Command.
 func (c OfferService) Validate() error {
 	err := firstErr(
+		checkID("service_id", c.ServiceID),
 		checkID("institution_id", c.InstitutionID),
 		checkText("name", c.Name, true, maxName),
 		checkText("description", c.Description, false, maxText),
@@ -315,6 +316,9 @@ func (c RecordMeeting) Validate() error {
 			return ErrRequired.With("kind", "is required")
 		}
 		return Invalid("kind", "%q is not a meeting kind; use one of %v", c.Kind, MeetingKinds)
+	}
+	if err := checkID("meeting_id", c.MeetingID); err != nil {
+		return err
 	}
 	if len(c.Attendees) == 0 {
 		return ErrRequired.With("attendees", "at least one attending member is required")
@@ -462,7 +466,7 @@ func (p *Partnership) Decide(cmd Command, meta Meta, facts Facts) ([]Event, erro
 			return nil, err
 		}
 		if p.Services[c.ServiceID] != nil {
-			return nil, ErrServiceExists.With("", "service %s is already in the basket", c.ServiceID)
+			return nil, ErrServiceExists.With("service_id", "service %s is already in the basket", c.ServiceID)
 		}
 		sector := c.Sector
 		if sector == "" {

@@ -36,9 +36,9 @@ func (TokenIssued) EventType() string { return "TokenIssued" }
 func (TokenRevoked) EventType() string { return "TokenRevoked" }
 
 func init() {
-	register[UserRegistered](1)
-	register[TokenIssued](1)
-	register[TokenRevoked](1)
+	register[UserRegistered](AggregateUser, 1)
+	register[TokenIssued](AggregateUser, 1)
+	register[TokenRevoked](AggregateUser, 1)
 }
 
 // RegisterUser asks to register a user.
@@ -87,8 +87,8 @@ func (c RegisterUser) Validate() error {
 
 // Validate implements Command.
 func (c IssueToken) Validate() error {
-	if b, err := hex.DecodeString(c.Hash); err != nil || len(b) != 32 {
-		return Invalid("hash", "must be a hex SHA-256 hash")
+	if b, err := hex.DecodeString(c.Hash); err != nil || len(b) != 32 || hex.EncodeToString(b) != c.Hash {
+		return Invalid("hash", "must be a SHA-256 hash in lower-case hex")
 	}
 	return checkID("token_id", c.TokenID)
 }
@@ -145,6 +145,11 @@ func (u *User) Decide(cmd Command, _ Meta, _ Facts) ([]Event, error) {
 	case IssueToken:
 		if u.Version == 0 {
 			return nil, ErrUserNotFound.With("", "user %s does not exist", c.UserID)
+		}
+		for _, t := range u.Tokens {
+			if t.ID == c.TokenID || t.Hash == c.Hash {
+				return nil, ErrAlreadyExists.With("token_id", "the user already has token %s", t.ID)
+			}
 		}
 		return []Event{TokenIssued{TokenID: c.TokenID, Hash: c.Hash, ExpiresAt: c.ExpiresAt}}, nil
 	case RevokeToken:

@@ -25,6 +25,9 @@ func ParseDate(s string) (Date, error) {
 	if err != nil {
 		return Date{}, fmt.Errorf("%q is not a date of the form YYYY-MM-DD", s)
 	}
+	if y := t.Year(); y < 1800 || y > 2200 {
+		return Date{}, fmt.Errorf("%q is out of the years 1800–2200", s)
+	}
 	return Date{t}, nil
 }
 
@@ -159,7 +162,7 @@ func checkText(field, v string, req bool, max int) error {
 		return Invalid(field, "is %d characters long; at most %d are allowed", n, max)
 	}
 	for _, r := range v {
-		if r < 0x20 && r != '\n' && r != '\t' && r != '\r' {
+		if (r < 0x20 && r != '\n' && r != '\t' && r != '\r') || (r >= 0x7f && r <= 0x9f) {
 			return Invalid(field, "contains a control character")
 		}
 	}
