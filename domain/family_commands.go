@@ -298,11 +298,8 @@ func (c OpenFamilyCase) Validate() error {
 	for i, p := range c.Household {
 		f := fmt.Sprintf("household[%d]", i)
 		if err := firstErr(checkID(f+".person_id", p.PersonID), checkText(f+".name", p.Name, true, maxName),
-			checkDate(f+".birth_date", p.BirthDate, false), Relations.check(f+".relation", p.Relation, true)); err != nil {
+			checkBirthDate(f+".birth_date", p.BirthDate), Relations.check(f+".relation", p.Relation, true)); err != nil {
 			return err
-		}
-		if p.BirthDate.IsZero() {
-			return ErrRequired.With(f+".birth_date", "is required (YYYY-MM-DD)")
 		}
 		if seen[p.PersonID] {
 			return Invalid(f+".person_id", "person %s is listed twice", p.PersonID)
@@ -571,7 +568,7 @@ func (c ReviewContract) Validate() error {
 	}
 	for i, g := range c.Goals {
 		f := fmt.Sprintf("goals[%d]", i)
-		if err := firstErr(checkID(f+".goal_id", g.GoalID), Achievements.check(f+".achievement", g.Achievement, true)); err != nil {
+		if err := firstErr(checkKey(f+".goal_id", g.GoalID, true), Achievements.check(f+".achievement", g.Achievement, true)); err != nil {
 			return err
 		}
 	}

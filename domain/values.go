@@ -182,6 +182,17 @@ func checkDate(field string, d Date, req bool) error {
 	return nil
 }
 
+// checkBirthDate validates a birth date: required, not before 1900.
+func checkBirthDate(field string, d Date) error {
+	if d.IsZero() {
+		return ErrRequired.With(field, "is required (YYYY-MM-DD)")
+	}
+	if y := d.t.Year(); y < 1900 || y > 2100 {
+		return Invalid(field, "year %d is out of range 1900–2100", y)
+	}
+	return nil
+}
+
 func checkList(field string, vs []string, max int) error {
 	if len(vs) > 100 {
 		return Invalid(field, "has %d items; at most 100 are allowed", len(vs))
