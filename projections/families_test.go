@@ -97,7 +97,7 @@ func TestSupportPlanFollowsTheLifecycle(t *testing.T) {
 	w.run(domain.FormTeam{FamilyID: w.fid, Date: domain.NewDate(2020, 2, 21), Members: []domain.WorkerRef{
 		{WorkerID: w.pedagog, InstitutionID: w.school}, {WorkerID: w.adv, InstitutionID: w.pup}}}, "")
 	terms := domain.ContractTerms{Variant: domain.VariantA, Assessment: domain.Assessment{Causes: "bezrobocie"}, MainGoal: "stabilizacja",
-		Goals:   []domain.Goal{{ID: "g1", Description: "regularna nauka"}, {ID: "g2", Description: "praca"}},
+		Goals: []domain.Goal{{ID: "g1", Description: "regularna nauka"}, {ID: "g2", Description: "praca"}},
 		Actions: []domain.Action{
 			{ID: "a1", GoalID: "g1", Description: "zajęcia wyrównawcze", Responsible: domain.Party{Kind: domain.PartyInstitution, InstitutionID: w.school}, Deadline: domain.NewDate(2020, 4, 1)},
 			{ID: "a2", GoalID: "g2", Description: "rejestracja w PUP", Responsible: domain.Party{Kind: domain.PartyClient}, Deadline: domain.NewDate(2020, 3, 15)},
