@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -91,6 +92,9 @@ func register[T Event](aggregate string, version int) {
 		return v, err
 	}}
 }
+
+// newEmptyDecoder decodes the empty payload, for a type's zero value.
+func newEmptyDecoder() *json.Decoder { return json.NewDecoder(strings.NewReader("{}")) }
 
 // EventTypes lists every known event type, sorted.
 func EventTypes() []string {

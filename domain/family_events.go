@@ -7,9 +7,9 @@ const AggregateFamily = "family"
 // phone are personal data.
 type Person struct {
 	PersonID  string   `json:"person_id"`
-	Name      string   `json:"name"`
-	BirthDate Date     `json:"birth_date"`
-	PESEL     string   `json:"pesel,omitempty"`
+	Name      string   `json:"name" personal:"true"`
+	BirthDate Date     `json:"birth_date" personal:"true"`
+	PESEL     string   `json:"pesel,omitempty" personal:"true"`
 	Relation  Relation `json:"relation"`
 }
 
@@ -27,7 +27,7 @@ type TeamMember struct {
 // Referral source: which institution referred the family, and why.
 type ReferralSource struct {
 	InstitutionID string `json:"institution_id"`
-	Reason        string `json:"reason"`
+	Reason        string `json:"reason" personal:"true"`
 }
 
 // FamilyCaseOpened records the opening of a family's case within a
@@ -35,8 +35,8 @@ type ReferralSource struct {
 type FamilyCaseOpened struct {
 	PartnershipID string         `json:"partnership_id"`
 	Household     []Person       `json:"household"`
-	Address       string         `json:"address"`
-	Phone         string         `json:"phone,omitempty"`
+	Address       string         `json:"address" personal:"true"`
+	Phone         string         `json:"phone,omitempty" personal:"true"`
 	Referral      ReferralSource `json:"referral"`
 	Coordinator   TeamMember     `json:"coordinator"`
 	OpenedOn      Date           `json:"opened_on"`
@@ -76,10 +76,10 @@ type LegalBasisRecorded struct {
 type DiagnosisInputRecorded struct {
 	Area          NeedArea `json:"area"`
 	Severity      Severity `json:"severity"`
-	Needs         string   `json:"needs"`
-	Strengths     string   `json:"strengths,omitempty"`
-	Resources     string   `json:"resources,omitempty"`
-	Barriers      string   `json:"barriers,omitempty"`
+	Needs         string   `json:"needs" personal:"true"`
+	Strengths     string   `json:"strengths,omitempty" personal:"true"`
+	Resources     string   `json:"resources,omitempty" personal:"true"`
+	Barriers      string   `json:"barriers,omitempty" personal:"true"`
 	WorkerID      string   `json:"worker_id"`
 	InstitutionID string   `json:"institution_id"`
 	Sector        Sector   `json:"sector"`
@@ -89,7 +89,7 @@ type DiagnosisInputRecorded struct {
 // DiagnosisCompleted records that the diagnosis is complete.
 type DiagnosisCompleted struct {
 	Date    Date   `json:"date"`
-	Summary string `json:"summary,omitempty"`
+	Summary string `json:"summary,omitempty" personal:"true"`
 }
 
 // TeamFormed records the forming of the family's task team (ZZK); the
@@ -117,8 +117,8 @@ type TeamMeetingRecorded struct {
 	MeetingID string   `json:"meeting_id"`
 	Date      Date     `json:"date"`
 	Attendees []string `json:"attendees"` // worker ids
-	Decisions []string `json:"decisions,omitempty"`
-	NextSteps []string `json:"next_steps,omitempty"`
+	Decisions []string `json:"decisions,omitempty" personal:"true"`
+	NextSteps []string `json:"next_steps,omitempty" personal:"true"`
 }
 
 // TeamDissolved records the end of the task team.
@@ -134,7 +134,7 @@ type ReferralRequested struct {
 	ServiceName   string `json:"service_name"`
 	InstitutionID string `json:"institution_id"`
 	Date          Date   `json:"date"`
-	Note          string `json:"note,omitempty"`
+	Note          string `json:"note,omitempty" personal:"true"`
 }
 
 // ReferralAccepted records that the institution took the family on.
@@ -158,16 +158,16 @@ type ReferralCompleted struct {
 
 // Assessment is the contract's assessment of the situation.
 type Assessment struct {
-	Causes    string `json:"causes"`
-	Strengths string `json:"strengths,omitempty"`
-	Resources string `json:"resources,omitempty"`
-	Barriers  string `json:"barriers,omitempty"`
+	Causes    string `json:"causes" personal:"true"`
+	Strengths string `json:"strengths,omitempty" personal:"true"`
+	Resources string `json:"resources,omitempty" personal:"true"`
+	Barriers  string `json:"barriers,omitempty" personal:"true"`
 }
 
 // Goal is a specific goal of the contract.
 type Goal struct {
 	ID          string `json:"id"`
-	Description string `json:"description"`
+	Description string `json:"description" personal:"true"`
 }
 
 // Party is who carries out an action.
@@ -181,7 +181,7 @@ type Party struct {
 type Action struct {
 	ID          string `json:"id"`
 	GoalID      string `json:"goal_id"`
-	Description string `json:"description"`
+	Description string `json:"description" personal:"true"`
 	Responsible Party  `json:"responsible"`
 	Deadline    Date   `json:"deadline"`
 	ServiceID   string `json:"service_id,omitempty"`
@@ -192,11 +192,11 @@ type Action struct {
 type ContractTerms struct {
 	Variant           ContractVariant `json:"variant"`
 	Assessment        Assessment      `json:"assessment"`
-	MainGoal          string          `json:"main_goal"`
+	MainGoal          string          `json:"main_goal" personal:"true"`
 	Goals             []Goal          `json:"goals"`
 	Actions           []Action        `json:"actions"`
-	ClientDuties      string          `json:"client_duties"`
-	CoordinatorDuties string          `json:"coordinator_duties"`
+	ClientDuties      string          `json:"client_duties" personal:"true"`
+	CoordinatorDuties string          `json:"coordinator_duties" personal:"true"`
 	StartDate         Date            `json:"start_date"`
 	EndDate           Date            `json:"end_date"`
 }
@@ -221,7 +221,7 @@ type ContractSigned struct {
 type ContractAmended struct {
 	Version  int           `json:"version"`
 	Terms    ContractTerms `json:"terms"`
-	Changes  string        `json:"changes"`
+	Changes  string        `json:"changes" personal:"true"`
 	SignedOn Date          `json:"signed_on"`
 }
 
@@ -229,21 +229,21 @@ type ContractAmended struct {
 type ActionStarted struct {
 	ActionID string `json:"action_id"`
 	Date     Date   `json:"date"`
-	Note     string `json:"note,omitempty"`
+	Note     string `json:"note,omitempty" personal:"true"`
 }
 
 // ActionCompleted records that an action was carried out.
 type ActionCompleted struct {
 	ActionID string `json:"action_id"`
 	Date     Date   `json:"date"`
-	Note     string `json:"note,omitempty"`
+	Note     string `json:"note,omitempty" personal:"true"`
 }
 
 // ActionMissed records that an action was not carried out.
 type ActionMissed struct {
 	ActionID string `json:"action_id"`
 	Date     Date   `json:"date"`
-	Note     string `json:"note,omitempty"`
+	Note     string `json:"note,omitempty" personal:"true"`
 }
 
 // GoalReview is the achievement of one goal at a review.
@@ -256,7 +256,7 @@ type GoalReview struct {
 type ContractReviewed struct {
 	Date  Date         `json:"date"`
 	Goals []GoalReview `json:"goals"`
-	Notes string       `json:"notes,omitempty"`
+	Notes string       `json:"notes,omitempty" personal:"true"`
 }
 
 // ContractExtended records a later end date.
@@ -268,7 +268,7 @@ type ContractExtended struct {
 type ContractEnded struct {
 	Date     Date   `json:"date"`
 	Ending   Ending `json:"ending"`
-	Sanction string `json:"sanction,omitempty"` // for client_broke
+	Sanction string `json:"sanction,omitempty" personal:"true"` // for client_broke
 }
 
 // CaseClosed records the closing of the case with its outcome.

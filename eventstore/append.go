@@ -69,7 +69,7 @@ func (s *Store) Append(ctx context.Context, aggregate, id string, expectedVersio
 			Payload:          e,
 		}
 	}
-	msg, err := encode(subject, envs)
+	msg, err := s.encode(ctx, subject, envs)
 	if err != nil {
 		return domain.Result{}, err
 	}
@@ -230,7 +230,7 @@ func (s *Store) Load(ctx context.Context, aggregate, id string) ([]domain.Envelo
 	}
 	var out []domain.Envelope
 	err = s.eachMsg(ctx, subject, func(msg *jetstream.RawStreamMsg) error {
-		envs, err := Decode(msg.Subject, msg.Sequence, msg.Data)
+		envs, err := s.Decode(ctx, msg.Subject, msg.Sequence, msg.Data)
 		if err != nil {
 			return err
 		}

@@ -1,6 +1,7 @@
 package eventstore
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -41,8 +42,8 @@ type wireCommit struct {
 var ErrCorrupt = errors.New("eventstore: corrupt message")
 
 // encode builds the message of one command's envelopes (all of one
-// aggregate, versions consecutive).
-func encode(subject string, envs []domain.Envelope) (*nats.Msg, error) {
+// aggregate, versions consecutive), sealing their personal data.
+func (s *Store) encode(ctx context.Context, subject string, envs []domain.Envelope) (*nats.Msg, error) {
 	c := wireCommit{Events: make([]wireEvent, len(envs))}
 	types := make([]string, len(envs))
 	for i, env := range envs {
@@ -51,6 +52,9 @@ func encode(subject string, envs []domain.Envelope) (*nats.Msg, error) {
 			return nil, err
 		}
 		c.Events[i] = wireEvent{Envelope: env, Payload: payload}
+		if err := s.sealEvent(ctx, &c.Events[i]); err != nil {
+			return nil, err
+		}
 		types[i] = env.Type
 	}
 	body, err := json.Marshal(c)
@@ -78,8 +82,19 @@ func encode(subject string, envs []domain.Envelope) (*nats.Msg, error) {
 // Decode turns a stored message body into its envelopes. Events of a type
 // this engine does not know come back with a domain.Unknown payload and no
 // error; anything else that does not decode, or does not belong to the
-// subject, is an error wrapping ErrCorrupt.
+// subject, is an error wrapping ErrCorrupt. Decode has no keys: sealed
+// personal data reads as erased (Store.Decode opens it).
 func Decode(subject string, seq uint64, data []byte) ([]domain.Envelope, error) {
+	return decode(subject, seq, data, nil)
+}
+
+// Decode is the package's Decode with the store's keys: personal data is
+// opened, and reads as erased once its family was erased.
+func (s *Store) Decode(ctx context.Context, subject string, seq uint64, data []byte) ([]domain.Envelope, error) {
+	return decode(subject, seq, data, s.opener(ctx))
+}
+
+func decode(subject string, seq uint64, data []byte, open openFunc) ([]domain.Envelope, error) {
 	var c wireCommit
 	if err := json.Unmarshal(data, &c); err != nil {
 		return nil, fmt.Errorf("%w: sequence %d on %s: %v", ErrCorrupt, seq, subject, err)
@@ -96,6 +111,16 @@ func Decode(subject string, seq uint64, data []byte) ([]domain.Envelope, error) 
 		if i > 0 && env.AggregateVersion != out[i-1].AggregateVersion+1 {
 			return nil, fmt.Errorf("%w: sequence %d: versions %d and %d are not consecutive", ErrCorrupt, seq, out[i-1].AggregateVersion, env.AggregateVersion)
 		}
+		if err := openEvent(&w, open); err != nil {
+			if errors.Is(err, ErrCorrupt) {
+				return nil, err
+			}
+			// A value that fails authentication or a key that cannot be
+			// unwrapped is not a corrupt message: say what failed, keep it
+			// apart from ErrCorrupt.
+			return nil, fmt.Errorf("sequence %d: %w", seq, err)
+		}
+		env = w.Envelope
 		p, err := domain.DecodeEvent(env.Type, env.SchemaVersion, w.Payload)
 		if err != nil && !errors.Is(err, domain.ErrUnknownEventType) {
 			return nil, fmt.Errorf("%w: sequence %d: event %s: %w", ErrCorrupt, seq, env.EventID, err)

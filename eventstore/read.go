@@ -67,7 +67,7 @@ func (s *Store) Read(ctx context.Context, from, to uint64, fn CommitFunc) error 
 		if seq > to {
 			return nil
 		}
-		envs, derr := Decode(msg.Subject(), seq, msg.Data())
+		envs, derr := s.Decode(ctx, msg.Subject(), seq, msg.Data())
 		if err := fn(seq, envs, derr); err != nil {
 			return err
 		}
@@ -116,7 +116,7 @@ func (s *Store) Subscribe(ctx context.Context, name string, from uint64, fn Comm
 			_ = msg.Term()
 			return
 		}
-		envs, derr := Decode(msg.Subject(), md.Sequence.Stream, msg.Data())
+		envs, derr := s.Decode(context.Background(), msg.Subject(), md.Sequence.Stream, msg.Data())
 		if err := fn(md.Sequence.Stream, envs, derr); err != nil {
 			_ = msg.Nak()
 			return

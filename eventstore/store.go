@@ -75,6 +75,8 @@ type Store struct {
 	mu   sync.Mutex
 	last map[string]position   // subject → last known position, to map versions to sequences
 	obs  jetstream.ObjectStore // checkpoint bucket, opened on first use
+
+	protector Protector
 }
 
 // position is where an aggregate's last command sits in the stream.
@@ -205,6 +207,12 @@ func (s *Store) Close() {
 		s.emb.shutdown()
 	}
 }
+
+// Protect makes the store seal personal data with p (vault.Keyring, which
+// keeps its keys on this store's JetStream). Call it after Open and before
+// the first Append; without it, personal data is stored in clear, which is
+// for tests of the store alone.
+func (s *Store) Protect(p Protector) { s.protector = p }
 
 // Conn returns the NATS connection, for the parts of the engine that keep
 // their own buckets or streams beside the event stream.

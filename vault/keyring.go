@@ -295,3 +295,34 @@ func (k *Keyring) Rotate(ctx context.Context, old, next MasterKey) (int, error) 
 	k.mu.Unlock()
 	return n, nil
 }
+
+// Seal returns plaintext sealed with the family's data key, creating the
+// key on first use (eventstore.Protector). An erased family is ErrErased.
+func (k *Keyring) Seal(ctx context.Context, familyID, plaintext string) (string, error) {
+	dk, err := k.DataKey(ctx, familyID, true)
+	if err != nil {
+		return "", fmt.Errorf("seal for family %s: %w", familyID, err)
+	}
+	return Seal(dk, familyID, plaintext), nil
+}
+
+// Open returns the plaintext of a value sealed for the family, or erased
+// when its key was destroyed (eventstore.Protector). A value that is not
+// sealed comes back as it is.
+func (k *Keyring) Open(ctx context.Context, familyID, value string) (string, bool, error) {
+	if !IsSealed(value) {
+		return value, false, nil
+	}
+	dk, err := k.DataKey(ctx, familyID, false)
+	if errors.Is(err, ErrErased) {
+		return "", true, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("open for family %s: %w", familyID, err)
+	}
+	pt, err := Open(dk, familyID, value)
+	if err != nil {
+		return "", false, fmt.Errorf("open for family %s: %w", familyID, err)
+	}
+	return pt, false, nil
+}

@@ -23,7 +23,8 @@ import (
 const KeySize = 32
 
 // SealedPrefix starts every sealed value, so that readers (and people
-// looking at the stream) see at once that a value is sealed.
+// looking at the stream) see at once that a value is sealed. It begins with
+// eventstore.SealedPrefix, as the store requires.
 const SealedPrefix = "enc:v1:"
 
 // Errors callers test with errors.Is.

@@ -1,0 +1,91 @@
+package domain
+
+import (
+	"reflect"
+	"strings"
+	"sync"
+)
+
+// ErasedText stands in for a personal text whose family was erased
+// ("[usunięto]" — removed). Erased dates read as unset.
+const ErasedText = "[usunięto]"
+
+// PersonalField is where a personal datum sits in an event's JSON payload:
+// the member names from the payload's root, "*" for every element of a
+// list. Payload fields are marked personal with the struct tag
+// `personal:"true"`.
+type PersonalField struct {
+	Path []string
+	Date bool // a Date: erased, it reads as null
+}
+
+// HasPersonalData reports whether an aggregate's events hold personal data
+// of the people it concerns (their payloads' personal fields and the
+// stated reasons of their decisions), to be sealed with the aggregate's
+// data key.
+func HasPersonalData(aggregate string) bool { return aggregate == AggregateFamily }
+
+var (
+	personalOnce   sync.Once
+	personalFields map[string][]PersonalField
+)
+
+// PersonalFields returns the personal fields of an event type's payload.
+func PersonalFields(eventType string) []PersonalField {
+	personalOnce.Do(func() {
+		personalFields = map[string][]PersonalField{}
+		for t, info := range registry {
+			ev, err := info.decode(newEmptyDecoder())
+			if err != nil {
+				panic("personal fields of " + t + ": " + err.Error())
+			}
+			personalFields[t] = collectPersonal(reflect.TypeOf(ev), nil, false)
+		}
+	})
+	return personalFields[eventType]
+}
+
+var dateType = reflect.TypeOf(Date{})
+
+func collectPersonal(t reflect.Type, path []string, personal bool) []PersonalField {
+	switch {
+	case t == dateType:
+		if personal {
+			return []PersonalField{{Path: path, Date: true}}
+		}
+		return nil
+	case t.Kind() == reflect.Pointer:
+		return collectPersonal(t.Elem(), path, personal)
+	case t.Kind() == reflect.Slice:
+		return collectPersonal(t.Elem(), append(clonePath(path), "*"), personal)
+	case t.Kind() == reflect.String:
+		if personal {
+			return []PersonalField{{Path: path}}
+		}
+		return nil
+	case t.Kind() != reflect.Struct:
+		return nil
+	}
+	var out []PersonalField
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name := strings.Split(f.Tag.Get("json"), ",")[0]
+		if name == "-" {
+			continue
+		}
+		p := path
+		if !f.Anonymous || name != "" {
+			if name == "" {
+				name = f.Name
+			}
+			p = append(clonePath(path), name)
+		}
+		out = append(out, collectPersonal(f.Type, p, personal || f.Tag.Get("personal") == "true")...)
+	}
+	return out
+}
+
+func clonePath(p []string) []string { return append([]string(nil), p...) }
