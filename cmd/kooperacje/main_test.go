@@ -15,6 +15,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/kooperacje/kooperacje/vault"
 )
 
 // syncBuffer is a bytes.Buffer safe for the program and the test at once.
@@ -161,6 +163,8 @@ func TestServeDemoTellsTheSeedStoryAndLoadsOnce(t *testing.T) {
 }
 
 func TestServeWithoutDemoCreatesTheFirstAdmin(t *testing.T) {
+	_, key := vault.NewMasterKey()
+	t.Setenv(MasterKeyEnv, key)
 	dir := t.TempDir()
 	base, _ := startServe(t, "--data", dir)
 	path := filepath.Join(dir, AdminTokenFile)
@@ -175,6 +179,33 @@ func TestServeWithoutDemoCreatesTheFirstAdmin(t *testing.T) {
 	var list struct{ Items []any }
 	require.Equal(t, http.StatusOK, getJSON(t, base+"/api/v1/partnerships", strings.TrimSpace(string(token)), &list))
 	assert.Empty(t, list.Items, "no demo data without --demo")
+}
+
+func TestServeRefusesToStartWithoutAMasterKey(t *testing.T) {
+	t.Setenv(MasterKeyEnv, "")
+	os.Unsetenv(MasterKeyEnv)
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no key at all", nil, "a master key is required"},
+		{"a key file that does not exist", []string{"--master-key-file", "/nonexistent/master.key"}, "master key"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr syncBuffer
+			code := run(context.Background(), append([]string{"serve", "--data", t.TempDir(), "--nats-listen", "off"}, tt.args...), &stdout, &stderr)
+			assert.Equal(t, 1, code)
+			assert.Contains(t, stderr.String(), tt.want)
+		})
+	}
+	var stdout, stderr syncBuffer
+	t.Setenv(MasterKeyEnv, "not a key")
+	code := run(context.Background(), []string{"serve", "--data", t.TempDir(), "--nats-listen", "off"}, &stdout, &stderr)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr.String(), MasterKeyEnv)
+	assert.NotContains(t, stderr.String(), "not a key", "the key itself is never echoed")
 }
 
 func TestBadCommandLines(t *testing.T) {
@@ -214,6 +245,8 @@ func TestBadCommandLines(t *testing.T) {
 }
 
 func TestServeRefusesABusyPort(t *testing.T) {
+	_, key := vault.NewMasterKey()
+	t.Setenv(MasterKeyEnv, key)
 	dir := t.TempDir()
 	base, _ := startServe(t, "--data", dir)
 	addr := strings.TrimPrefix(base, "http://")

@@ -21,6 +21,7 @@ import (
 	"github.com/kooperacje/kooperacje/domain"
 	"github.com/kooperacje/kooperacje/eventstore"
 	"github.com/kooperacje/kooperacje/projections"
+	"github.com/kooperacje/kooperacje/vault"
 )
 
 // AdminTokenFile is where serve writes the first admin's token when it
@@ -41,6 +42,36 @@ type serveConfig struct {
 	demo       bool
 	noSync     bool
 	logLevel   string
+	masterKey  string // file
+}
+
+// MasterKeyEnv is the environment variable that may hold the master key.
+const MasterKeyEnv = "KOOPERACJE_MASTER_KEY"
+
+// DemoMasterKeyFile is where --demo keeps a generated master key when none
+// is given: demo data only.
+const DemoMasterKeyFile = "demo-master.key"
+
+// loadMasterKey returns the master key of c: from --master-key-file, the
+// environment, or, with --demo only, a key generated into the data
+// directory.
+func loadMasterKey(c serveConfig) (vault.MasterKey, error) {
+	_, inEnv := os.LookupEnv(MasterKeyEnv)
+	if c.masterKey != "" || inEnv || !c.demo {
+		k, err := vault.LoadMasterKey(c.masterKey, MasterKeyEnv)
+		if err != nil && !c.demo {
+			return k, fmt.Errorf("%w (outside --demo a master key is required: generate one with 'kooperacje keys generate > master.key; chmod 600 master.key')", err)
+		}
+		return k, err
+	}
+	path := filepath.Join(c.data, DemoMasterKeyFile)
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		_, text := vault.NewMasterKey()
+		if err := os.WriteFile(path, []byte(text+"\n"), 0o600); err != nil {
+			return vault.MasterKey{}, fmt.Errorf("write demo master key: %w", err)
+		}
+	}
+	return vault.LoadMasterKey(path, "")
 }
 
 func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
@@ -60,6 +91,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.BoolVar(&c.demo, "demo", false, "load the demo partnerships and users (tokens in <data>/demo-tokens.json)")
 	fs.BoolVar(&c.noSync, "unsafe-no-fsync", false, "acknowledge writes before they are fsynced (benchmarks only: a power cut loses data)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.masterKey, "master-key-file", "", "file with the master key that wraps the families' data keys (or set "+MasterKeyEnv+")")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return c, err
@@ -132,6 +164,7 @@ type engine struct {
 	partnerships *projections.Partnerships
 	users        *projections.Users
 	families     *projections.Families
+	keys         *vault.Keyring
 	api          *api.Server
 }
 
@@ -140,6 +173,10 @@ func startEngine(ctx context.Context, c serveConfig, log *slog.Logger) (*engine,
 	if err := os.MkdirAll(c.data, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
+	master, err := loadMasterKey(c)
+	if err != nil {
+		return nil, err
+	}
 	store, err := eventstore.Open(ctx, eventstore.Options{
 		DataDir: c.data, Listen: c.natsListen, URL: c.natsURL, CredsFile: c.natsCreds, NKeyFile: c.natsNKey,
 		Stream: c.stream, Replicas: c.replicas, NoSync: c.noSync, Name: "kooperacje-" + c.instance, Logger: log,
@@ -147,11 +184,18 @@ func startEngine(ctx context.Context, c serveConfig, log *slog.Logger) (*engine,
 	if err != nil {
 		return nil, err
 	}
-	e := &engine{store: store, handler: &domain.Handler{Store: store},
+	keys, err := vault.OpenKeyring(ctx, store.JetStream(), master, c.replicas)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	store.Protect(keys)
+	e := &engine{store: store, keys: keys, handler: &domain.Handler{Store: store},
 		institutions: projections.NewInstitutions(), partnerships: projections.NewPartnerships(), users: projections.NewUsers(),
 		families: projections.NewFamilies()}
 	e.runner = projections.NewRunner(store, "projections_"+c.instance, log, e.institutions, e.partnerships, e.users, e.families)
 	if err := e.runner.Start(ctx); err != nil {
+		keys.Close()
 		store.Close()
 		return nil, err
 	}
@@ -173,6 +217,7 @@ func (e *engine) close(ctx context.Context, log *slog.Logger) {
 	if err := e.runner.Stop(ctx); err != nil {
 		log.Warn("save projection checkpoint", "err", err)
 	}
+	e.keys.Close()
 	e.store.Close()
 }
 
