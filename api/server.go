@@ -31,8 +31,16 @@ type Config struct {
 	Partnerships *projections.Partnerships
 	Users        *projections.Users
 	Families     *projections.Families
-	Store        Pinger
-	Logger       *slog.Logger
+	// Events loads a family's events for the data-subject export.
+	Events interface {
+		Load(ctx context.Context, aggregate, id string) ([]domain.Envelope, error)
+	}
+	// Keys destroys a family's data key when it is erased.
+	Keys interface {
+		Erase(ctx context.Context, familyID string) (bool, error)
+	}
+	Store  Pinger
+	Logger *slog.Logger
 	// Registry receives the API's metrics; a new one if nil.
 	Registry *prometheus.Registry
 	// MaxWait bounds how long a query with ?min_seq waits (default 5s).
@@ -122,6 +130,8 @@ func (s *Server) routes() {
 	s.handle("POST /api/v1/families/{id}/contract/end", pathCommand(s, false, setFamily[domain.EndContract]), writeFamilies)
 	s.handle("POST /api/v1/families/{id}/close", pathCommand(s, false, setFamily[domain.CloseCase]), writeFamilies)
 	s.handle("POST /api/v1/families/{id}/reopen", pathCommand(s, false, setFamily[domain.ReopenCase]), writeFamilies)
+	s.handle("POST /api/v1/families/{id}/erase", s.eraseFamily, eraseFamilies)
+	s.handle("GET /api/v1/families/{id}/export", s.exportFamily, eraseFamilies)
 	s.handle("GET /api/v1/workers/{id}/caseload", s.workerCaseload, readFamilies)
 	s.handle("GET /api/v1/institutions/{id}/caseload", s.institutionCaseload, readFamilies)
 

@@ -107,6 +107,7 @@ func IsKind(err error) error {
 var (
 	ErrFamilyNotFound          = newError(ErrNotFound, "family_not_found", "family case not found")
 	ErrWorkerNotFound          = newError(ErrNotFound, "worker_not_found", "worker not found at the institution")
+	ErrFamilyErased            = newError(ErrConflict, "family_erased", "the family's personal data was erased")
 	ErrCaseClosed              = newError(ErrConflict, "case_closed", "the case is closed; only reopening is possible")
 	ErrCaseOpen                = newError(ErrConflict, "case_open", "the case is open")
 	ErrCoordinatorInstitution  = newError(ErrConflict, "coordinator_institution", "the coordinator must work at the partnership's leader or co-leader")

@@ -53,6 +53,7 @@ type Family struct {
 	Household     []Person
 	Coordinator   TeamMember
 	Closed        bool
+	Erased        bool
 	Consents      map[string]*Consent
 	Legal         []LegalBasisRecorded
 	Inputs        int
@@ -133,6 +134,8 @@ func (f *Family) Evolve(env Envelope) error {
 		}
 	case CaseClosed:
 		f.Closed = true
+	case FamilyErased:
+		f.Erased = true
 	case CaseReopened:
 		// A reopened case starts a new round: a new diagnosis, team and
 		// contract; the history stays in the events.

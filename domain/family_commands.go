@@ -190,6 +190,25 @@ type ReopenCase struct {
 	Date     Date   `json:"date"`
 }
 
+// EraseFamily asks to erase a family's personal data; the legal basis and
+// a reason are required.
+type EraseFamily struct {
+	FamilyID   string `json:"-"`
+	LegalBasis string `json:"legal_basis"`
+	Date       Date   `json:"date"`
+}
+
+// Target implements Command.
+func (c EraseFamily) Target() (string, string) { return AggregateFamily, c.FamilyID }
+
+// Validate implements Command.
+func (c EraseFamily) Validate() error {
+	return firstErr(checkText("legal_basis", c.LegalBasis, true, maxName), checkDate("date", c.Date, true))
+}
+
+// SetFamily implements FamilyCommand.
+func (c *EraseFamily) SetFamily(id string) { c.FamilyID = id }
+
 // Target implements Command.
 func (c OpenFamilyCase) Target() (string, string)       { return AggregateFamily, c.FamilyID }
 func (c GiveConsent) Target() (string, string)          { return AggregateFamily, c.FamilyID }
@@ -627,6 +646,18 @@ func (f *Family) Decide(cmd Command, meta Meta, facts Facts) ([]Event, error) {
 	}
 	if !f.Exists() {
 		return nil, ErrFamilyNotFound.With("", "family case %s does not exist", id)
+	}
+	if f.Erased {
+		if _, ok := cmd.(EraseFamily); ok {
+			return nil, ErrFamilyErased.With("", "family %s was erased already; nothing more to do", id)
+		}
+		return nil, ErrFamilyErased.With("", "family %s was erased; nothing can be recorded for it", id)
+	}
+	if erase, ok := cmd.(EraseFamily); ok {
+		if err := checkText("reason", meta.Reason, true, maxText); err != nil {
+			return nil, err
+		}
+		return []Event{FamilyErased{LegalBasis: erase.LegalBasis, Date: erase.Date}}, nil
 	}
 	if reopen, ok := cmd.(ReopenCase); ok {
 		if !f.Closed {

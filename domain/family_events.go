@@ -282,6 +282,16 @@ type CaseReopened struct {
 	Date Date `json:"date"`
 }
 
+// FamilyErased records that the family's personal data was erased (the
+// right to be forgotten, or the end of a retention period): its data key is
+// destroyed, its personal fields read as erased from then on, and nothing
+// more can be recorded for it. Who erased, when, on which legal basis and
+// why stay readable.
+type FamilyErased struct {
+	LegalBasis string `json:"legal_basis"`
+	Date       Date   `json:"date"`
+}
+
 // StaffSupportRecorded records a form of support for staff of a
 // partnership: a cross-sector training, coaching, a cooperation workshop or
 // a consultation meeting.
@@ -374,6 +384,9 @@ func (CaseClosed) EventType() string { return "CaseClosed" }
 func (CaseReopened) EventType() string { return "CaseReopened" }
 
 // EventType implements Event.
+func (FamilyErased) EventType() string { return "FamilyErased" }
+
+// EventType implements Event.
 func (StaffSupportRecorded) EventType() string { return "StaffSupportRecorded" }
 
 func init() {
@@ -404,4 +417,5 @@ func init() {
 	register[CaseClosed](AggregateFamily, 1)
 	register[CaseReopened](AggregateFamily, 1)
 	register[StaffSupportRecorded](AggregatePartnership, 1)
+	register[FamilyErased](AggregateFamily, 1)
 }

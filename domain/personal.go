@@ -89,3 +89,57 @@ func collectPersonal(t reflect.Type, path []string, personal bool) []PersonalFie
 }
 
 func clonePath(p []string) []string { return append([]string(nil), p...) }
+
+// Scrub replaces, in place, every personal field below v (a pointer) with
+// its erased form: texts become ErasedText, dates unset. Read models call it
+// when a family is erased, so that what they hold matches what a rebuild
+// from the stream would give.
+func Scrub(v any) {
+	scrub(reflect.ValueOf(v), false)
+}
+
+func scrub(v reflect.Value, personal bool) {
+	switch {
+	case !v.IsValid():
+		return
+	case v.Type() == dateType:
+		if personal && v.CanSet() {
+			v.Set(reflect.Zero(dateType))
+		}
+		return
+	}
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			scrub(v.Elem(), personal)
+		}
+	case reflect.String:
+		if personal && v.CanSet() && v.String() != "" {
+			v.SetString(ErasedText)
+		}
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			scrub(v.Index(i), personal)
+		}
+	case reflect.Map:
+		for _, k := range v.MapKeys() {
+			e := v.MapIndex(k)
+			if e.Kind() == reflect.Pointer || e.Kind() == reflect.Interface {
+				scrub(e, personal)
+			}
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if f := v.Type().Field(i); f.IsExported() {
+				scrub(v.Field(i), personal || f.Tag.Get("personal") == "true")
+			}
+		}
+	}
+}
+
+// ReasonIsPersonal reports whether the stated reason of an event may speak
+// about the person and is sealed with their data. The reason of an erasure
+// is not: the audit keeps why and on which basis a person was forgotten.
+func ReasonIsPersonal(eventType string) bool {
+	return eventType != FamilyErased{}.EventType()
+}

@@ -92,7 +92,7 @@ func (s *Store) sealEvent(ctx context.Context, w *wireEvent) error {
 		return fmt.Errorf("seal %s of %s %s: %w", w.Type, w.AggregateType, w.AggregateID, err)
 	}
 	w.Payload = payload
-	if w.Reason != "" {
+	if w.Reason != "" && domain.ReasonIsPersonal(w.Type) {
 		r, err := s.protector.Seal(ctx, w.AggregateID, w.Reason)
 		if err != nil {
 			return fmt.Errorf("seal reason of %s %s: %w", w.AggregateType, w.AggregateID, err)
@@ -145,7 +145,7 @@ func openEvent(w *wireEvent, open openFunc) error {
 		return err
 	}
 	w.Payload = payload
-	if w.Reason != "" {
+	if w.Reason != "" && domain.ReasonIsPersonal(w.Type) {
 		r, err := fn(w.Reason, false)
 		if err != nil {
 			return err

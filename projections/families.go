@@ -44,7 +44,7 @@ type DiagnosisView struct {
 	Areas       []AreaView  `json:"areas"`
 	Completed   bool        `json:"completed"`
 	CompletedOn domain.Date `json:"completed_on,omitzero"`
-	Summary     string      `json:"summary,omitempty"`
+	Summary     string      `json:"summary,omitempty" personal:"true"`
 }
 
 // ActionView is an action of the contract with its status.
@@ -52,7 +52,7 @@ type ActionView struct {
 	domain.Action
 	Status   domain.ActionStatus `json:"status"`
 	StatusOn domain.Date         `json:"status_on,omitzero"`
-	Note     string              `json:"note,omitempty"`
+	Note     string              `json:"note,omitempty" personal:"true"`
 	Overdue  bool                `json:"overdue"`
 }
 
@@ -72,9 +72,9 @@ type GoalView struct {
 // Amendment is a recorded amendment (aneks) of the contract.
 type Amendment struct {
 	Version  int         `json:"version"`
-	Changes  string      `json:"changes"`
+	Changes  string      `json:"changes" personal:"true"`
 	SignedOn domain.Date `json:"signed_on"`
-	Reason   string      `json:"reason,omitempty"`
+	Reason   string      `json:"reason,omitempty" personal:"true"`
 }
 
 // ContractView is the family's current social contract (kontrakt socjalny).
@@ -83,18 +83,18 @@ type ContractView struct {
 	Status            string                    `json:"status"` // draft, in_force, ended
 	Variant           domain.ContractVariant    `json:"variant"`
 	Assessment        domain.Assessment         `json:"assessment"`
-	MainGoal          string                    `json:"main_goal"`
+	MainGoal          string                    `json:"main_goal" personal:"true"`
 	Goals             []GoalView                `json:"goals"`
 	Actions           []ActionView              `json:"actions"`
 	ActionsBySector   []SectorActions           `json:"actions_by_sector"`
-	ClientDuties      string                    `json:"client_duties"`
-	CoordinatorDuties string                    `json:"coordinator_duties"`
+	ClientDuties      string                    `json:"client_duties" personal:"true"`
+	CoordinatorDuties string                    `json:"coordinator_duties" personal:"true"`
 	StartDate         domain.Date               `json:"start_date"`
 	EndDate           domain.Date               `json:"end_date"`
 	SignedOn          domain.Date               `json:"signed_on,omitzero"`
 	EndedOn           domain.Date               `json:"ended_on,omitzero"`
 	Ending            domain.Ending             `json:"ending,omitempty"`
-	Sanction          string                    `json:"sanction,omitempty"`
+	Sanction          string                    `json:"sanction,omitempty" personal:"true"`
 	Reviews           []domain.ContractReviewed `json:"reviews"`
 	Amendments        []Amendment               `json:"amendments"`
 }
@@ -104,7 +104,7 @@ type ReferralView struct {
 	domain.ReferralRequested
 	Status    domain.ReferralStatus `json:"status"`
 	UpdatedOn domain.Date           `json:"updated_on"`
-	Reason    string                `json:"reason,omitempty"`
+	Reason    string                `json:"reason,omitempty" personal:"true"`
 }
 
 // Deadline is an upcoming or overdue action, for plans and caseloads.
@@ -126,13 +126,14 @@ type PlanView struct {
 	PartnershipID string                       `json:"partnership_id"`
 	Status        string                       `json:"status"` // open, closed
 	Stage         string                       `json:"stage"`
+	Erased        bool                         `json:"erased"`
 	Outcome       domain.Outcome               `json:"outcome,omitempty"`
 	OpenedOn      domain.Date                  `json:"opened_on"`
 	ClosedOn      domain.Date                  `json:"closed_on,omitzero"`
 	Reopened      int                          `json:"reopened"`
 	Household     []domain.Person              `json:"household"`
-	Address       string                       `json:"address"`
-	Phone         string                       `json:"phone,omitempty"`
+	Address       string                       `json:"address" personal:"true"`
+	Phone         string                       `json:"phone,omitempty" personal:"true"`
 	Referral      domain.ReferralSource        `json:"referral"`
 	Coordinator   domain.TeamMember            `json:"coordinator"`
 	Consents      []ConsentView                `json:"consents"`
@@ -155,6 +156,8 @@ type family struct {
 	ID            string                       `json:"id"`
 	PartnershipID string                       `json:"partnership_id"`
 	Closed        bool                         `json:"closed"`
+	Erased        bool                         `json:"erased"`
+	ErasedOn      domain.Date                  `json:"erased_on,omitzero"`
 	Outcome       domain.Outcome               `json:"outcome,omitempty"`
 	OpenedOn      domain.Date                  `json:"opened_on"`
 	ClosedOn      domain.Date                  `json:"closed_on,omitzero"`
@@ -192,7 +195,7 @@ func init() {
 		domain.TeamMeetingRecorded{}, domain.TeamDissolved{}, domain.ReferralRequested{}, domain.ReferralAccepted{}, domain.ReferralDeclined{},
 		domain.ReferralCompleted{}, domain.ContractDrafted{}, domain.ContractSigned{}, domain.ContractAmended{}, domain.ActionStarted{},
 		domain.ActionCompleted{}, domain.ActionMissed{}, domain.ContractReviewed{}, domain.ContractExtended{}, domain.ContractEnded{},
-		domain.CaseClosed{}, domain.CaseReopened{}} {
+		domain.CaseClosed{}, domain.CaseReopened{}, domain.FamilyErased{}} {
 		familyEvents[e.EventType()] = true
 	}
 }
@@ -306,6 +309,11 @@ func (f *family) apply(env domain.Envelope) {
 		}
 	case domain.CaseClosed:
 		f.Closed, f.ClosedOn, f.Outcome = true, e.Date, e.Outcome
+	case domain.FamilyErased:
+		// The key is destroyed: what this model holds must read as a
+		// rebuild from the stream would.
+		domain.Scrub(f)
+		f.Erased, f.ErasedOn = true, e.Date
 	case domain.CaseReopened:
 		f.Closed, f.ClosedOn, f.Outcome = false, domain.Date{}, ""
 		f.Reopened++
@@ -413,7 +421,7 @@ func (f *family) deadlines(asOf domain.Date) (overdue, next []Deadline) {
 
 // plan computes the view of f as of a day.
 func (f *family) plan(asOf domain.Date) PlanView {
-	v := PlanView{ID: f.ID, PartnershipID: f.PartnershipID, Status: "open", Stage: f.stage(), Outcome: f.Outcome,
+	v := PlanView{ID: f.ID, PartnershipID: f.PartnershipID, Status: "open", Stage: f.stage(), Erased: f.Erased, Outcome: f.Outcome,
 		OpenedOn: f.OpenedOn, ClosedOn: f.ClosedOn, Reopened: f.Reopened, Household: slices.Clone(f.Opened.Household),
 		Address: f.Opened.Address, Phone: f.Opened.Phone, Referral: f.Opened.Referral, Coordinator: f.Opened.Coordinator,
 		LegalBases: slices.Clone(f.LegalBases), Diagnosis: f.Diagnosis, TeamFormedOn: f.TeamFormedOn, Team: slices.Clone(f.Team),
@@ -487,6 +495,7 @@ type FamilySummary struct {
 	Members        int         `json:"members"`
 	Status         string      `json:"status"`
 	Stage          string      `json:"stage"`
+	Erased         bool        `json:"erased"`
 	CoordinatorID  string      `json:"coordinator_id"`
 	Coordinator    string      `json:"coordinator"`
 	OpenedOn       domain.Date `json:"opened_on"`
@@ -508,7 +517,7 @@ type FamilyFilter struct {
 }
 
 func (f *family) summary(asOf domain.Date) FamilySummary {
-	s := FamilySummary{ID: f.ID, PartnershipID: f.PartnershipID, Members: len(f.Opened.Household), Status: "open", Stage: f.stage(),
+	s := FamilySummary{ID: f.ID, PartnershipID: f.PartnershipID, Members: len(f.Opened.Household), Status: "open", Stage: f.stage(), Erased: f.Erased,
 		CoordinatorID: f.Opened.Coordinator.WorkerID, Coordinator: f.Opened.Coordinator.Name, OpenedOn: f.OpenedOn, TeamSize: len(f.Team), Version: f.Version}
 	if f.Closed {
 		s.Status = "closed"
@@ -636,6 +645,21 @@ func (p *Families) StagesByPartnership(partnershipID string) map[string]int {
 			out[f.stage()]++
 		}
 	}
+	return out
+}
+
+// Erased returns the ids of erased families, so that the engine can make
+// sure their keys are destroyed too.
+func (p *Families) Erased() []string {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	var out []string
+	for id, f := range p.byID {
+		if f.Erased {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
 	return out
 }
 

@@ -145,6 +145,40 @@ func loadDemo(ctx context.Context, h *domain.Handler, dataDir string) error {
 		{"sp1-sieradz", "Piotr Fikcyjny", "pedagog"},
 		{"kurator-sieradz", "Tomasz Wzorcowy", "kurator zawodowy"},
 		{"pup-sieradz", "Agnieszka Umowna", "doradca zawodowy"},
+		// The workers of the demo families' task teams (demo_families.go).
+		{"mops-sieradz", "Katarzyna Wzorcowa", "pracownik socjalny"},
+		{"mops-sieradz", "Barbara Pokazowa", "starszy pracownik socjalny"},
+		{"pcpr-sieradz", "Magdalena Umowna", "specjalista pracy z rodziną"},
+		{"pcpr-sieradz", "Grzegorz Pokazowy", "psycholog"},
+		{"pup-sieradz", "Robert Próbny", "pośrednik pracy"},
+		{"ssm-sieradz", "Krzysztof Umowny", "specjalista ds. członkowskich"},
+		{"ppp-sieradz", "Monika Próbna", "psycholog"},
+		{"kurator-sieradz", "Halina Testowa", "kurator społeczny"},
+		{"szpital-sieradz", "Adam Modelowy", "psycholog kliniczny"},
+		{"szpital-sieradz", "Renata Fikcyjna", "terapeuta uzależnień"},
+		{"tpd-sieradz", "Alicja Wzorcowa", "wychowawca świetlicy"},
+		{"trampolina-zdw", "Natalia Zmyślona", "prawnik"},
+		{"dary-losu-sieradz", "Elżbieta Szablonowa", "rehabilitant"},
+		{"przystan-sieradz", "Stanisław Próbny", "lider grupy wsparcia"},
+		{"przyjazn-sieradz", "Zenon Wzorcowy", "instruktor terapii uzależnień"},
+		{"sp4-sieradz", "Joanna Modelowa", "pedagog szkolny"},
+		{"sp6-sieradz", "Ewelina Szablonowa", "pedagog szkolny"},
+		{"sp9-sieradz", "Dorota Zmyślona", "pedagog szkolny"},
+		{"sp10-sieradz", "Iwona Pokazowa", "psycholog szkolny"},
+		{"mopr-piotrkow", "Beata Przykładowa", "pracownik socjalny"},
+		{"mopr-piotrkow", "Paweł Testowy", "pracownik socjalny"},
+		{"pcpr-piotrkow", "Ilona Fikcyjna", "psycholog"},
+		{"pup-piotrkow", "Marek Wzorcowy", "doradca zawodowy"},
+		{"kmp-piotrkow", "Łukasz Umowny", "dzielnicowy"},
+		{"mops-radomsko", "Teresa Pokazowa", "pracownik socjalny"},
+		{"mops-radomsko", "Wojciech Próbny", "pracownik socjalny"},
+		{"kpp-radomsko", "Kamil Modelowy", "dzielnicowy"},
+		{"kurator-radomsko", "Jolanta Szablonowa", "kurator zawodowy"},
+		{"szpital-radomsko", "Aleksandra Zmyślona", "psycholog"},
+		{"mops-zdw", "Grażyna Wzorcowa", "pracownik socjalny"},
+		{"mops-zdw", "Rafał Fikcyjny", "pracownik socjalny"},
+		{"pcpr-zdw", "Sylwia Umowna", "koordynator rodzinnej pieczy zastępczej"},
+		{"pup-zdw", "Michał Testowy", "doradca zawodowy"},
 	}
 	for _, w := range workers {
 		cmd := domain.RegisterWorker{InstitutionID: demoID("institution", w.inst), WorkerID: demoID("worker", w.inst, w.name), Name: w.name, Position: w.position}
@@ -195,6 +229,9 @@ func loadDemo(ctx context.Context, h *domain.Handler, dataDir string) error {
 				return err
 			}
 		}
+	}
+	if err := loadDemoFamilies(run); err != nil {
+		return err
 	}
 	return demoTokens(run, dataDir)
 }

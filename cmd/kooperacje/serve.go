@@ -200,7 +200,7 @@ func startEngine(ctx context.Context, c serveConfig, log *slog.Logger) (*engine,
 		return nil, err
 	}
 	e.api = api.New(api.Config{Handler: e.handler, Runner: e.runner, Institutions: e.institutions, Partnerships: e.partnerships,
-		Users: e.users, Families: e.families, Store: store, Logger: log, Registry: prometheus.NewRegistry()})
+		Users: e.users, Families: e.families, Events: store, Keys: keys, Store: store, Logger: log, Registry: prometheus.NewRegistry()})
 	return e, nil
 }
 

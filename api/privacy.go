@@ -1,0 +1,96 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/kooperacje/kooperacje/domain"
+	"github.com/kooperacje/kooperacje/projections"
+)
+
+// EraseResponse is the answer to an erasure.
+type EraseResponse struct {
+	CommandResponse
+	KeyDestroyed bool `json:"key_destroyed"`
+}
+
+// eraseFamily records the erasure of a family and destroys its data key.
+// An erased family answers 409 family_erased, and its key is destroyed
+// again if an earlier attempt stopped half-way.
+func (s *Server) eraseFamily(w http.ResponseWriter, r *http.Request, p Principal) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var cmd domain.EraseFamily
+	cr, err := s.readCommand(w, r, &cmd, false)
+	if err != nil {
+		s.writeBadRequest(w, r, err)
+		return
+	}
+	cmd.FamilyID = id
+	meta := domain.Meta{Actor: p.Actor(), Reason: cr.fields.Reason}
+	if cr.key != "" {
+		meta.CommandID = domain.IDFromKey("command\x00" + p.UserID + "\x00" + cr.key)
+	}
+	res, err := s.Handler.Execute(r.Context(), cmd, meta, cr.expected)
+	if err != nil && !errors.Is(err, domain.ErrFamilyErased) {
+		s.writeError(w, r, err)
+		return
+	}
+	destroyed, kerr := s.Keys.Erase(r.Context(), id)
+	if kerr != nil {
+		s.writeError(w, r, kerr)
+		return
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, EraseResponse{CommandResponse: CommandResponse{ID: res.AggregateID, Version: res.Version, Sequence: res.Sequence}, KeyDestroyed: destroyed})
+}
+
+// Export is everything the system holds about a family, for a data
+// subject's request of access (GDPR art. 15): the current plan and every
+// recorded event, with personal data readable.
+type Export struct {
+	FamilyID   string               `json:"family_id"`
+	ExportedAt time.Time            `json:"exported_at"`
+	Plan       projections.PlanView `json:"plan"`
+	Events     []ExportedEvent      `json:"events"`
+}
+
+// ExportedEvent is a recorded event with its payload.
+type ExportedEvent struct {
+	domain.Envelope
+	Payload domain.Event `json:"payload"`
+}
+
+func (s *Server) exportFamily(w http.ResponseWriter, r *http.Request, _ Principal) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if !s.caughtUp(w, r) {
+		return
+	}
+	plan, ok := s.Families.Plan(id, projections.Today(s.Now()))
+	if !ok {
+		s.writeError(w, r, domain.ErrFamilyNotFound.With("", "family case %s does not exist", id))
+		return
+	}
+	envs, err := s.Events.Load(r.Context(), domain.AggregateFamily, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := Export{FamilyID: id, ExportedAt: s.Now().UTC(), Plan: plan, Events: make([]ExportedEvent, len(envs))}
+	for i, e := range envs {
+		out.Events[i] = ExportedEvent{Envelope: e, Payload: e.Payload}
+	}
+	w.Header().Set("Content-Disposition", `attachment; filename="rodzina-`+id+`.json"`)
+	writeJSON(w, http.StatusOK, out)
+}
