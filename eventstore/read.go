@@ -152,11 +152,24 @@ func (s *Store) checkpoints(ctx context.Context) (jetstream.ObjectStore, error) 
 	return obs, nil
 }
 
-// SaveCheckpoint stores data under name, replacing what was there.
+// BlobSealer seals whole blobs (the checkpoints of read models, which hold
+// personal data) with a key of the engine; vault.Keyring implements it.
+type BlobSealer interface {
+	SealBlob(ctx context.Context, name string, data []byte) ([]byte, error)
+	OpenBlob(ctx context.Context, name string, sealed []byte) ([]byte, error)
+}
+
+// SaveCheckpoint stores data under name, replacing what was there. With a
+// protector that seals blobs, the stored checkpoint is sealed.
 func (s *Store) SaveCheckpoint(ctx context.Context, name string, data []byte) error {
 	obs, err := s.checkpoints(ctx)
 	if err != nil {
 		return err
+	}
+	if bs, ok := s.protector.(BlobSealer); ok {
+		if data, err = bs.SealBlob(ctx, "checkpoint/"+name, data); err != nil {
+			return fmt.Errorf("seal checkpoint %s: %w", name, err)
+		}
 	}
 	if _, err := obs.PutBytes(ctx, name, data); err != nil {
 		return fmt.Errorf("save checkpoint %s: %w", name, err)
@@ -182,6 +195,11 @@ func (s *Store) LoadCheckpoint(ctx context.Context, name string) ([]byte, error)
 	b, err := io.ReadAll(r)
 	if err != nil {
 		return nil, fmt.Errorf("load checkpoint %s: %w", name, err)
+	}
+	if bs, ok := s.protector.(BlobSealer); ok {
+		if b, err = bs.OpenBlob(ctx, "checkpoint/"+name, b); err != nil {
+			return nil, fmt.Errorf("open checkpoint %s: %w", name, err)
+		}
 	}
 	return b, nil
 }

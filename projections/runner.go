@@ -116,7 +116,9 @@ func (r *Runner) Start(ctx context.Context) error {
 func (r *Runner) restore(ctx context.Context) (uint64, error) {
 	raw, err := r.src.LoadCheckpoint(ctx, r.name)
 	if err != nil {
-		return 0, fmt.Errorf("load checkpoint: %w", err)
+		// A checkpoint is only a shortcut: the stream has everything.
+		r.log.Warn("checkpoint unreadable: rebuilding projections from the start", "name", r.name, "err", err)
+		return 0, nil
 	}
 	if raw == nil {
 		return 0, nil

@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -325,4 +326,34 @@ func (k *Keyring) Open(ctx context.Context, familyID, value string) (string, boo
 		return "", false, fmt.Errorf("open for family %s: %w", familyID, err)
 	}
 	return pt, false, nil
+}
+
+// blobPrefix starts a sealed blob.
+var blobPrefix = []byte("koop-sealed-v1\n")
+
+// SealBlob seals a blob of the engine (a read model's checkpoint) with the
+// engine's own key, bound to its name (eventstore.BlobSealer).
+func (k *Keyring) SealBlob(ctx context.Context, name string, data []byte) ([]byte, error) {
+	key, err := k.SystemKey(ctx, "blobs")
+	if err != nil {
+		return nil, err
+	}
+	return append(append([]byte(nil), blobPrefix...), seal(key, data, []byte(name))...), nil
+}
+
+// OpenBlob opens what SealBlob sealed under the same name.
+func (k *Keyring) OpenBlob(ctx context.Context, name string, sealed []byte) ([]byte, error) {
+	rest, ok := bytes.CutPrefix(sealed, blobPrefix)
+	if !ok {
+		return nil, fmt.Errorf("blob %s: %w: not sealed", name, ErrMalformed)
+	}
+	key, err := k.SystemKey(ctx, "blobs")
+	if err != nil {
+		return nil, err
+	}
+	b, err := open(key, rest, []byte(name))
+	if err != nil {
+		return nil, fmt.Errorf("blob %s: %w", name, err)
+	}
+	return b, nil
 }

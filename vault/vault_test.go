@@ -213,3 +213,19 @@ func TestKeyringCreatesErasesAndRotates(t *testing.T) {
 	_, err = k4.DataKey(ctx, b, false)
 	require.ErrorIs(t, err, vault.ErrMasterKey)
 }
+
+func TestBlobsAreSealedAndBoundToTheirName(t *testing.T) {
+	ctx := context.Background()
+	master, _ := vault.NewMasterKey()
+	_, k := openKeyring(t, t.TempDir(), master)
+	sealed, err := k.SealBlob(ctx, "checkpoint/a", []byte(`{"name":"Anna Przykładowa"}`))
+	require.NoError(t, err)
+	assert.NotContains(t, string(sealed), "Anna")
+	got, err := k.OpenBlob(ctx, "checkpoint/a", sealed)
+	require.NoError(t, err)
+	assert.Equal(t, `{"name":"Anna Przykładowa"}`, string(got))
+	_, err = k.OpenBlob(ctx, "checkpoint/b", sealed)
+	assert.ErrorIs(t, err, vault.ErrAuth, "a blob is bound to its name")
+	_, err = k.OpenBlob(ctx, "checkpoint/a", []byte(`{"plain":true}`))
+	assert.ErrorIs(t, err, vault.ErrMalformed)
+}
