@@ -22,6 +22,16 @@ type WorkerRegistered struct {
 	Position string `json:"position"`
 }
 
+// RetentionSet records how long the institution keeps the cases it
+// coordinates after they are closed; when that time has passed, the
+// family's personal data is erased.
+type RetentionSet struct {
+	Days int `json:"days"`
+}
+
+// EventType implements Event.
+func (RetentionSet) EventType() string { return "RetentionSet" }
+
 // EventType implements Event.
 func (InstitutionRegistered) EventType() string { return "InstitutionRegistered" }
 
@@ -31,6 +41,7 @@ func (WorkerRegistered) EventType() string { return "WorkerRegistered" }
 func init() {
 	register[InstitutionRegistered](AggregateInstitution, 1)
 	register[WorkerRegistered](AggregateInstitution, 1)
+	register[RetentionSet](AggregateInstitution, 1)
 }
 
 // RegisterInstitution asks to register a new institution.
@@ -49,6 +60,23 @@ type RegisterWorker struct {
 	WorkerID      string `json:"-"` // assigned by the handler
 	Name          string `json:"name"`
 	Position      string `json:"position"`
+}
+
+// SetRetention asks to set how many days closed cases are kept.
+type SetRetention struct {
+	InstitutionID string `json:"-"`
+	Days          int    `json:"days"`
+}
+
+// Target implements Command.
+func (c SetRetention) Target() (string, string) { return AggregateInstitution, c.InstitutionID }
+
+// Validate implements Command.
+func (c SetRetention) Validate() error {
+	if c.Days < 1 || c.Days > 36500 {
+		return Invalid("days", "must be between 1 and 36500, not %d", c.Days)
+	}
+	return checkID("institution_id", c.InstitutionID)
 }
 
 // Target implements Command.
@@ -100,6 +128,7 @@ type Institution struct {
 	County       string
 	Address      string
 	Workers      []Worker
+	Retention    int // days closed cases are kept; 0: not set
 }
 
 // Exists reports whether the institution has been registered.
@@ -113,6 +142,8 @@ func (i *Institution) Evolve(env Envelope) error {
 		i.Name, i.Sector, i.Municipality, i.County, i.Address = e.Name, e.Sector, e.Municipality, e.County, e.Address
 	case WorkerRegistered:
 		i.Workers = append(i.Workers, Worker{ID: e.WorkerID, Name: e.Name, Position: e.Position})
+	case RetentionSet:
+		i.Retention = e.Days
 	default:
 		return fmt.Errorf("institution %s: %w", env.AggregateID, unexpected(env))
 	}
@@ -138,6 +169,14 @@ func (i *Institution) Decide(cmd Command, _ Meta, _ Facts) ([]Event, error) {
 			}
 		}
 		return []Event{WorkerRegistered{WorkerID: c.WorkerID, Name: c.Name, Position: c.Position}}, nil
+	case SetRetention:
+		if !i.Exists() {
+			return nil, ErrInstitutionNotFound.With("", "institution %s does not exist", c.InstitutionID)
+		}
+		if c.Days == i.Retention {
+			return nil, ErrAlreadyExists.With("days", "the retention is already %d days", c.Days)
+		}
+		return []Event{RetentionSet{Days: c.Days}}, nil
 	}
 	return nil, unexpectedCommand(cmd)
 }

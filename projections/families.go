@@ -648,6 +648,39 @@ func (p *Families) StagesByPartnership(partnershipID string) map[string]int {
 	return out
 }
 
+// Due is a closed family whose retention period has passed.
+type Due struct {
+	FamilyID      string      `json:"family_id"`
+	InstitutionID string      `json:"institution_id"` // the coordinating institution
+	ClosedOn      domain.Date `json:"closed_on"`
+	Days          int         `json:"retention_days"`
+	DueOn         domain.Date `json:"due_on"`
+}
+
+// RetentionDue lists the closed, not yet erased families whose
+// coordinating institution's retention (days, by institution id) has
+// passed on asOf.
+func (p *Families) RetentionDue(retention map[string]int, asOf domain.Date) []Due {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	out := []Due{}
+	for _, f := range p.byID {
+		inst := f.Opened.Coordinator.InstitutionID
+		days := retention[inst]
+		if !f.Closed || f.Erased || days == 0 {
+			continue
+		}
+		due := domain.NewDate(f.ClosedOn.Time().Year(), f.ClosedOn.Time().Month(), f.ClosedOn.Time().Day()+days)
+		if !asOf.Before(due) {
+			out = append(out, Due{FamilyID: f.ID, InstitutionID: inst, ClosedOn: f.ClosedOn, Days: days, DueOn: due})
+		}
+	}
+	slices.SortFunc(out, func(a, b Due) int {
+		return cmp.Or(a.DueOn.Time().Compare(b.DueOn.Time()), cmp.Compare(a.FamilyID, b.FamilyID))
+	})
+	return out
+}
+
 // Erased returns the ids of erased families, so that the engine can make
 // sure their keys are destroyed too.
 func (p *Families) Erased() []string {

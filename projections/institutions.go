@@ -19,6 +19,7 @@ type InstitutionView struct {
 	County       string          `json:"county"`
 	Address      string          `json:"address,omitempty"`
 	Workers      []domain.Worker `json:"workers"`
+	Retention    int             `json:"retention_days,omitempty"` // days closed cases are kept
 	Version      int64           `json:"version"`
 	RegisteredAt time.Time       `json:"registered_at"`
 }
@@ -39,7 +40,7 @@ func (*Institutions) Name() string { return "institutions" }
 
 // Handles implements Projection.
 func (*Institutions) Handles(t string) bool {
-	return t == domain.InstitutionRegistered{}.EventType() || t == domain.WorkerRegistered{}.EventType()
+	return t == domain.InstitutionRegistered{}.EventType() || t == domain.WorkerRegistered{}.EventType() || t == domain.RetentionSet{}.EventType()
 }
 
 // Apply implements Projection.
@@ -61,6 +62,11 @@ func (p *Institutions) Apply(env domain.Envelope) error {
 		}
 		v.Workers = append(v.Workers, domain.Worker{ID: e.WorkerID, Name: e.Name, Position: e.Position})
 		v.Version = env.AggregateVersion
+	case domain.RetentionSet:
+		if v == nil {
+			return nil
+		}
+		v.Retention, v.Version = e.Days, env.AggregateVersion
 	}
 	return nil
 }
@@ -93,6 +99,19 @@ func (p *Institutions) List(f InstitutionFilter) []InstitutionView {
 		}
 	}
 	slices.SortFunc(out, func(a, b InstitutionView) int { return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID)) })
+	return out
+}
+
+// Retention returns the retention days of every institution that set one.
+func (p *Institutions) Retention() map[string]int {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	out := map[string]int{}
+	for id, v := range p.byID {
+		if v.Retention > 0 {
+			out[id] = v.Retention
+		}
+	}
 	return out
 }
 

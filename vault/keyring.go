@@ -3,10 +3,14 @@ package vault
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base32"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -356,4 +360,18 @@ func (k *Keyring) OpenBlob(ctx context.Context, name string, sealed []byte) ([]b
 		return nil, fmt.Errorf("blob %s: %w", name, err)
 	}
 	return b, nil
+}
+
+// Pseudonym returns the stable pseudonym of a family for evaluation
+// outputs: a keyed hash (HMAC-SHA-256 with the engine's evaluation key) of
+// its id, so evaluators can follow a family across reports without
+// learning who it is or its id. It survives erasure: counts stay.
+func (k *Keyring) Pseudonym(ctx context.Context, familyID string) (string, error) {
+	key, err := k.SystemKey(ctx, "evaluation")
+	if err != nil {
+		return "", err
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("family\x00" + familyID))
+	return "R-" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(m.Sum(nil))[:12]), nil
 }

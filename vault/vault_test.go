@@ -229,3 +229,30 @@ func TestBlobsAreSealedAndBoundToTheirName(t *testing.T) {
 	_, err = k.OpenBlob(ctx, "checkpoint/a", []byte(`{"plain":true}`))
 	assert.ErrorIs(t, err, vault.ErrMalformed)
 }
+
+func TestPseudonymsAreStableAndKeyed(t *testing.T) {
+	ctx := context.Background()
+	master, _ := vault.NewMasterKey()
+	dir := t.TempDir()
+	s, k := openKeyring(t, dir, master)
+	a, b := "0193f3a2-0000-7000-8000-00000000000a", "0193f3a2-0000-7000-8000-00000000000b"
+	pa, err := k.Pseudonym(ctx, a)
+	require.NoError(t, err)
+	assert.Regexp(t, `^R-[a-z2-7]{12}$`, pa)
+	assert.NotContains(t, pa, a[:8])
+	pb, err := k.Pseudonym(ctx, b)
+	require.NoError(t, err)
+	assert.NotEqual(t, pa, pb)
+
+	// Another engine on the same store, and erasure, change nothing.
+	k2, err := vault.OpenKeyring(ctx, s.JetStream(), master, 1)
+	require.NoError(t, err)
+	defer k2.Close()
+	_, err = k.DataKey(ctx, a, true)
+	require.NoError(t, err)
+	_, err = k.Erase(ctx, a)
+	require.NoError(t, err)
+	again, err := k2.Pseudonym(ctx, a)
+	require.NoError(t, err)
+	assert.Equal(t, pa, again)
+}
