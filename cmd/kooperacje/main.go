@@ -4,8 +4,11 @@
 //
 // Usage:
 //
-//	kooperacje serve [flags]   run the API on an embedded or external JetStream
-//	kooperacje version         print the version
+//	kooperacje serve [flags]      run the API on an embedded or external JetStream
+//	kooperacje forget --family ID erase a family's personal data (crypto-shredding)
+//	kooperacje retention [--apply] list (and erase) closed cases past their retention
+//	kooperacje keys generate|rotate  make a master key, re-wrap data keys with a new one
+//	kooperacje version            print the version
 //
 // Run "kooperacje serve -h" for the flags.
 package main
@@ -43,6 +46,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		err = serve(ctx, args[1:], stdout, stderr)
+	case "forget":
+		err = forget(ctx, args[1:], stdout, stderr)
+	case "retention":
+		err = retention(ctx, args[1:], stdout, stderr)
+	case "keys":
+		err = keysCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "kooperacje", version)
 	case "help", "-h", "--help":
@@ -70,9 +79,13 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `Kooperacje: multi-sector support of families, event-sourced on NATS JetStream.
 
 Usage:
-  kooperacje serve [flags]   run the API (embedded JetStream by default; --demo loads the demo partnerships)
-  kooperacje version         print the version
+  kooperacje serve [flags]         run the API (embedded JetStream by default; --demo loads the demo data)
+  kooperacje forget --family ID    erase a family's personal data (--reason, --legal-basis)
+  kooperacje retention [--apply]   list closed cases past their retention, and erase them with --apply
+  kooperacje keys generate         print a new master key
+  kooperacje keys rotate           re-wrap every data key with a new master key (--old-key-file, --new-key-file)
+  kooperacje version               print the version
 
-Run "kooperacje serve -h" for the flags.
+Run "kooperacje <command> -h" for the flags.
 `)
 }

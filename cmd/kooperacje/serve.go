@@ -129,6 +129,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := e.catchUp(ctx); err != nil {
 		return fmt.Errorf("catch up projections: %w", err)
 	}
+	// An erasure that stopped between its event and the key's destruction
+	// is finished here.
+	for _, id := range e.families.Erased() {
+		if _, err := e.keys.Erase(ctx, id); err != nil {
+			return fmt.Errorf("finish the erasure of family %s: %w", id, err)
+		}
+	}
 	if !c.demo {
 		if err := bootstrapAdmin(ctx, e, c.data, log); err != nil {
 			return err

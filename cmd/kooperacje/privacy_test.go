@@ -1,0 +1,183 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kooperacje/kooperacje/domain"
+)
+
+// pesel returns a valid PESEL for a birth date in the 1900s.
+func pesel(y, m, d, serial int) string {
+	s := fmt.Sprintf("%02d%02d%02d%04d", y%100, m, d, serial)
+	w := []int{1, 3, 7, 9, 1, 3, 7, 9, 1, 3}
+	sum := 0
+	for i, c := range s {
+		sum += w[i] * int(c-'0')
+	}
+	return s + fmt.Sprint((10-sum%10)%10)
+}
+
+func send(t *testing.T, method, url, token string, body any) (int, map[string]any) {
+	t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		require.NoError(t, err)
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, url, r)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+func demoTokensOf(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(dir, DemoTokensFile))
+	require.NoError(t, err)
+	var tokens map[string]string
+	require.NoError(t, json.Unmarshal(raw, &tokens))
+	return tokens
+}
+
+// grepTree lists the files under dir that contain any of needles.
+func grepTree(t *testing.T, dir string, needles ...string) []string {
+	t.Helper()
+	var hits []string
+	require.NoError(t, filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, n := range needles {
+			if bytes.Contains(b, []byte(n)) {
+				hits = append(hits, fmt.Sprintf("%s holds %q", path, n))
+			}
+		}
+		return nil
+	}))
+	return hits
+}
+
+func TestNoPersonalDatumIsReadableOnDiskAndForgetErases(t *testing.T) {
+	dir := t.TempDir()
+	base, stop := startServe(t, "--data", dir, "--demo")
+	tokens := demoTokensOf(t, dir)
+	coordinator := tokens["coordinator"]
+
+	// The Sieradz partnership, its leader and a social worker there.
+	var parts struct{ Items []struct{ ID, Name string } }
+	require.Equal(t, http.StatusOK, getJSON(t, base+"/api/v1/partnerships", coordinator, &parts))
+	var pid string
+	for _, p := range parts.Items {
+		if p.Name == "PZK Sieradz" {
+			pid = p.ID
+		}
+	}
+	require.NotEmpty(t, pid)
+	var pz struct {
+		LeaderID        string         `json:"leader_id"`
+		FamiliesByStage map[string]int `json:"families_by_stage"`
+	}
+	require.Equal(t, http.StatusOK, getJSON(t, base+"/api/v1/partnerships/"+pid, coordinator, &pz))
+	var mops struct{ Workers []struct{ ID string } }
+	require.Equal(t, http.StatusOK, getJSON(t, base+"/api/v1/institutions/"+pz.LeaderID, coordinator, &mops))
+	require.NotEmpty(t, mops.Workers)
+
+	name, id, note := "Zbigniewa Niepowtarzalnaqx", pesel(1983, 7, 14, 4821), "tajemnicaqx7 opis sytuacji"
+	status, opened := send(t, http.MethodPost, base+"/api/v1/families", coordinator, map[string]any{
+		"partnership_id": pid, "address": "ul. Ukrytaqx 9, Sieradz", "opened_on": "2021-02-01",
+		"household":   []map[string]any{{"person_id": domain.NewID(), "name": name, "birth_date": "1983-07-14", "pesel": id, "relation": "applicant"}},
+		"referral":    map[string]any{"institution_id": pz.LeaderID, "reason": note},
+		"coordinator": map[string]any{"worker_id": mops.Workers[0].ID, "institution_id": pz.LeaderID},
+	})
+	require.Equal(t, http.StatusCreated, status, "%v", opened)
+	family := opened["id"].(string)
+	status, _ = send(t, http.MethodPost, base+"/api/v1/families/"+family+"/diagnosis", coordinator, map[string]any{
+		"area": "housing", "severity": "high", "needs": note, "worker_id": mops.Workers[0].ID, "institution_id": pz.LeaderID, "date": "2021-02-02",
+	})
+	require.Equal(t, http.StatusOK, status)
+	var plan struct {
+		Household []struct{ Name, PESEL string }
+	}
+	require.Equal(t, http.StatusOK, getJSON(t, base+"/api/v1/families/"+family+"/plan?min_seq=1", coordinator, &plan))
+	require.Equal(t, name, plan.Household[0].Name, "the API shows the person to those allowed")
+	require.Equal(t, 0, stop(), "stopping writes the projections' checkpoint")
+
+	secrets := []string{name, "Niepowtarzalnaqx", id, "Ukrytaqx", "tajemnicaqx7"}
+	assert.Empty(t, grepTree(t, dir, secrets...), "no personal datum may be readable anywhere under the data directory")
+
+	// Forget through the CLI, then the engine shows the family as erased.
+	var stdout, stderr syncBuffer
+	code := run(context.Background(), []string{"forget", "--data", dir, "--demo", "--family", family,
+		"--reason", "żądanie osoby z 2021-03-01", "--legal-basis", "art. 17 ust. 1 RODO"}, &stdout, &stderr)
+	require.Equal(t, 0, code, stderr.String())
+	assert.Contains(t, stdout.String(), "erased")
+	code = run(context.Background(), []string{"forget", "--data", dir, "--demo", "--family", family,
+		"--reason", "ponownie", "--legal-basis", "art. 17 ust. 1 RODO"}, &stdout, &stderr)
+	require.Equal(t, 0, code, stderr.String())
+	assert.Contains(t, stdout.String(), "erased already")
+
+	base2, _ := startServe(t, "--data", dir, "--demo")
+	var after struct {
+		Erased    bool
+		Household []struct {
+			Name, PESEL string
+			BirthDate   *string `json:"birth_date"`
+		}
+		Diagnosis struct{ Areas []struct{ Inputs []struct{ Needs string } } }
+	}
+	require.Equal(t, http.StatusOK, getJSON(t, base2+"/api/v1/families/"+family+"/plan", coordinator, &after))
+	assert.True(t, after.Erased)
+	assert.Equal(t, domain.ErasedText, after.Household[0].Name)
+	assert.Equal(t, domain.ErasedText, after.Household[0].PESEL)
+	assert.Nil(t, after.Household[0].BirthDate)
+	assert.Equal(t, domain.ErasedText, after.Diagnosis.Areas[0].Inputs[0].Needs)
+	var pz2 struct {
+		FamiliesByStage map[string]int `json:"families_by_stage"`
+	}
+	require.Equal(t, http.StatusOK, getJSON(t, base2+"/api/v1/partnerships/"+pid, coordinator, &pz2))
+	total := func(m map[string]int) (n int) {
+		for _, v := range m {
+			n += v
+		}
+		return n
+	}
+	assert.Equal(t, total(pz.FamiliesByStage)+1, total(pz2.FamiliesByStage), "an erased family still counts")
+
+	// The audit keeps who erased, when and why.
+	status, export := send(t, http.MethodGet, base2+"/api/v1/families/"+family+"/export", coordinator, nil)
+	require.Equal(t, http.StatusOK, status)
+	events := export["events"].([]any)
+	last := events[len(events)-1].(map[string]any)
+	assert.Equal(t, "FamilyErased", last["type"])
+	assert.Equal(t, "żądanie osoby z 2021-03-01", last["reason"])
+	assert.True(t, strings.HasPrefix(last["actor"].(map[string]any)["user_id"].(string), "cli:"))
+
+	// Erasing again through the API is a clear no-op.
+	status, problem := send(t, http.MethodPost, base2+"/api/v1/families/"+family+"/erase", coordinator, map[string]any{
+		"legal_basis": "art. 17 RODO", "date": "2021-03-02", "reason": "ponownie"})
+	assert.Equal(t, http.StatusConflict, status)
+	assert.Equal(t, "family_erased", problem["code"])
+}
