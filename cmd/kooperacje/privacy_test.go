@@ -146,7 +146,9 @@ func TestNoPersonalDatumIsReadableOnDiskAndForgetErases(t *testing.T) {
 			Name, PESEL string
 			BirthDate   *string `json:"birth_date"`
 		}
-		Diagnosis struct{ Areas []struct{ Inputs []struct{ Needs string } } }
+		Diagnosis struct {
+			Areas []struct{ Inputs []struct{ Needs string } }
+		}
 	}
 	require.Equal(t, http.StatusOK, getJSON(t, base2+"/api/v1/families/"+family+"/plan", coordinator, &after))
 	assert.True(t, after.Erased)
