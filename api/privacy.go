@@ -94,3 +94,22 @@ func (s *Server) exportFamily(w http.ResponseWriter, r *http.Request, _ Principa
 	w.Header().Set("Content-Disposition", `attachment; filename="rodzina-`+id+`.json"`)
 	writeJSON(w, http.StatusOK, out)
 }
+
+func setRetention(_ *http.Request, _ Principal, _ commandRequest, id string, c *domain.SetRetention) (string, error) {
+	c.InstitutionID = id
+	return "", nil
+}
+
+// retentionDue lists the closed families whose retention has passed, as
+// of ?as_of (default today); `kooperacje retention --apply` erases them.
+func (s *Server) retentionDue(w http.ResponseWriter, r *http.Request, _ Principal) {
+	asOf, err := s.asOf(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if !s.caughtUp(w, r) {
+		return
+	}
+	writeJSON(w, http.StatusOK, List[projections.Due]{Items: s.Families.RetentionDue(s.Institutions.Retention(), asOf)})
+}

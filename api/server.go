@@ -95,6 +95,8 @@ func (s *Server) routes() {
 	s.handle("POST /api/v1/institutions", s.registerInstitution, manageInstitutions)
 	s.handle("GET /api/v1/institutions/{id}", s.getInstitution, anyRole)
 	s.handle("POST /api/v1/workers", s.registerWorker, manageInstitutions)
+	s.handle("PUT /api/v1/institutions/{id}/retention", pathCommand(s, false, setRetention), manageInstitutions)
+	s.handle("GET /api/v1/retention/due", s.retentionDue, eraseFamilies)
 
 	s.handle("GET /api/v1/partnerships", s.listPartnerships, anyRole)
 	s.handle("POST /api/v1/partnerships", s.initiatePartnership, managePartnerships)
