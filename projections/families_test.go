@@ -26,7 +26,10 @@ type familyWorld struct {
 }
 
 func newFamilyWorld(t *testing.T) *familyWorld {
-	s := openStore(t, t.TempDir())
+	return newFamilyWorldOn(t, openStore(t, t.TempDir()))
+}
+
+func newFamilyWorldOn(t *testing.T, s *eventstore.Store) *familyWorld {
 	w := &familyWorld{t: t, s: s, h: &domain.Handler{Store: s}, pid: domain.NewID(), fid: domain.NewID(),
 		mops: domain.NewID(), school: domain.NewID(), pup: domain.NewID(),
 		coordinator: domain.NewID(), pedagog: domain.NewID(), adv: domain.NewID(), applicant: domain.NewID()}
