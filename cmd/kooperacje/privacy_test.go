@@ -86,36 +86,13 @@ func TestNoPersonalDatumIsReadableOnDiskAndForgetErases(t *testing.T) {
 	tokens := demoTokensOf(t, dir)
 	coordinator := tokens["coordinator"]
 
-	// The Sieradz partnership, its leader and a social worker there.
-	var parts struct{ Items []struct{ ID, Name string } }
-	require.Equal(t, http.StatusOK, getJSON(t, base+"/api/v1/partnerships", coordinator, &parts))
-	var pid string
-	for _, p := range parts.Items {
-		if p.Name == "PZK Sieradz" {
-			pid = p.ID
-		}
-	}
-	require.NotEmpty(t, pid)
-	var pz struct {
-		LeaderID        string         `json:"leader_id"`
-		FamiliesByStage map[string]int `json:"families_by_stage"`
-	}
-	require.Equal(t, http.StatusOK, getJSON(t, base+"/api/v1/partnerships/"+pid, coordinator, &pz))
-	var mops struct{ Workers []struct{ ID string } }
-	require.Equal(t, http.StatusOK, getJSON(t, base+"/api/v1/institutions/"+pz.LeaderID, coordinator, &mops))
-	require.NotEmpty(t, mops.Workers)
-
 	name, id, note := "Zbigniewa Niepowtarzalnaqx", pesel(1983, 7, 14, 4821), "tajemnicaqx7 opis sytuacji"
-	status, opened := send(t, http.MethodPost, base+"/api/v1/families", coordinator, map[string]any{
-		"partnership_id": pid, "address": "ul. Ukrytaqx 9, Sieradz", "opened_on": "2021-02-01",
-		"household":   []map[string]any{{"person_id": domain.NewID(), "name": name, "birth_date": "1983-07-14", "pesel": id, "relation": "applicant"}},
-		"referral":    map[string]any{"institution_id": pz.LeaderID, "reason": note},
-		"coordinator": map[string]any{"worker_id": mops.Workers[0].ID, "institution_id": pz.LeaderID},
-	})
-	require.Equal(t, http.StatusCreated, status, "%v", opened)
-	family := opened["id"].(string)
-	status, _ = send(t, http.MethodPost, base+"/api/v1/families/"+family+"/diagnosis", coordinator, map[string]any{
-		"area": "housing", "severity": "high", "needs": note, "worker_id": mops.Workers[0].ID, "institution_id": pz.LeaderID, "date": "2021-02-02",
+	sieradz := sieradzOf(t, base, coordinator)
+	pid, pz := sieradz.id, sieradz
+	family := sieradz.openFamily(t, name, id, "ul. Ukrytaqx 9, Sieradz", note)
+	mops := sieradz.mops
+	status, _ := send(t, http.MethodPost, base+"/api/v1/families/"+family+"/diagnosis", coordinator, map[string]any{
+		"area": "housing", "severity": "high", "needs": note, "worker_id": mops, "institution_id": pz.leader, "date": "2021-02-02",
 	})
 	require.Equal(t, http.StatusOK, status)
 	var plan struct {
@@ -166,7 +143,7 @@ func TestNoPersonalDatumIsReadableOnDiskAndForgetErases(t *testing.T) {
 		}
 		return n
 	}
-	assert.Equal(t, total(pz.FamiliesByStage)+1, total(pz2.FamiliesByStage), "an erased family still counts")
+	assert.Equal(t, total(pz.familiesByStage)+1, total(pz2.FamiliesByStage), "an erased family still counts")
 
 	// The audit keeps who erased, when and why.
 	status, export := send(t, http.MethodGet, base2+"/api/v1/families/"+family+"/export", coordinator, nil)
@@ -182,4 +159,100 @@ func TestNoPersonalDatumIsReadableOnDiskAndForgetErases(t *testing.T) {
 		"legal_basis": "art. 17 RODO", "date": "2021-03-02", "reason": "ponownie"})
 	assert.Equal(t, http.StatusConflict, status)
 	assert.Equal(t, "family_erased", problem["code"])
+}
+
+// partnershipAt is the Sieradz partnership as the API shows it: its id,
+// leader, a social worker of the leader, and its families by stage.
+type partnershipAt struct {
+	base, token     string
+	id, leader      string
+	mops            string
+	familiesByStage map[string]int
+}
+
+func sieradzOf(t *testing.T, base, token string) partnershipAt {
+	t.Helper()
+	var parts struct{ Items []struct{ ID, Name string } }
+	require.Equal(t, http.StatusOK, getJSON(t, base+"/api/v1/partnerships", token, &parts))
+	p := partnershipAt{base: base, token: token}
+	for _, x := range parts.Items {
+		if x.Name == "PZK Sieradz" {
+			p.id = x.ID
+		}
+	}
+	require.NotEmpty(t, p.id)
+	var pz struct {
+		LeaderID        string         `json:"leader_id"`
+		FamiliesByStage map[string]int `json:"families_by_stage"`
+	}
+	require.Equal(t, http.StatusOK, getJSON(t, base+"/api/v1/partnerships/"+p.id, token, &pz))
+	var inst struct{ Workers []struct{ ID string } }
+	require.Equal(t, http.StatusOK, getJSON(t, base+"/api/v1/institutions/"+pz.LeaderID, token, &inst))
+	require.NotEmpty(t, inst.Workers)
+	p.leader, p.mops, p.familiesByStage = pz.LeaderID, inst.Workers[0].ID, pz.FamiliesByStage
+	return p
+}
+
+// openFamily opens a family case of one applicant through the API.
+func (p partnershipAt) openFamily(t *testing.T, name, pesel, address, reason string) string {
+	t.Helper()
+	status, opened := send(t, http.MethodPost, p.base+"/api/v1/families", p.token, map[string]any{
+		"partnership_id": p.id, "address": address, "opened_on": "2021-02-01",
+		"household":   []map[string]any{{"person_id": domain.NewID(), "name": name, "birth_date": "1983-07-14", "pesel": pesel, "relation": "applicant"}},
+		"referral":    map[string]any{"institution_id": p.leader, "reason": reason},
+		"coordinator": map[string]any{"worker_id": p.mops, "institution_id": p.leader},
+	})
+	require.Equal(t, http.StatusCreated, status, "%v", opened)
+	return opened["id"].(string)
+}
+
+func TestRetentionListsAndErasesClosedCases(t *testing.T) {
+	dir := t.TempDir()
+	base, stop := startServe(t, "--data", dir, "--demo")
+	tokens := demoTokensOf(t, dir)
+	p := sieradzOf(t, base, tokens["coordinator"])
+	family := p.openFamily(t, "Ludwika Retencyjna", "", "ul. Krótka 1, Sieradz", "zgłoszenie")
+	status, body := send(t, http.MethodPost, base+"/api/v1/families/"+family+"/close", tokens["coordinator"],
+		map[string]any{"date": "2021-02-10", "outcome": "moved_away"})
+	require.Equal(t, http.StatusOK, status, "%v", body)
+	status, body = send(t, http.MethodPut, base+"/api/v1/institutions/"+p.leader+"/retention", tokens["admin"], map[string]any{"days": 30})
+	require.Equal(t, http.StatusOK, status, "%v", body)
+	status, body = send(t, http.MethodPut, base+"/api/v1/institutions/"+p.leader+"/retention", tokens["admin"], map[string]any{"days": 0})
+	require.Equal(t, http.StatusBadRequest, status)
+	assert.Equal(t, "days", body["field"])
+	var due struct {
+		Items []struct {
+			FamilyID string `json:"family_id"`
+		}
+	}
+	require.Equal(t, http.StatusOK, getJSON(t, base+"/api/v1/retention/due?as_of=2021-03-15&min_seq=1", tokens["coordinator"], &due))
+	dueIDs := func() []string {
+		var ids []string
+		for _, d := range due.Items {
+			ids = append(ids, d.FamilyID)
+		}
+		return ids
+	}
+	assert.Contains(t, dueIDs(), family)
+	require.Equal(t, 0, stop())
+
+	var stdout, stderr syncBuffer
+	require.Equal(t, 0, run(context.Background(), []string{"retention", "--data", dir, "--demo", "--as-of", "2021-03-01"}, &stdout, &stderr), stderr.String())
+	assert.NotContains(t, stdout.String(), family, "not yet due on 2021-03-01")
+	require.Equal(t, 0, run(context.Background(), []string{"retention", "--data", dir, "--demo", "--as-of", "2021-03-15"}, &stdout, &stderr), stderr.String())
+	assert.Contains(t, stdout.String(), `{"closed_on":"2021-02-10","due_on":"2021-03-12","family_id":"`+family+`","institution_id":"`+p.leader+`","retention_days":30,"status":"due"}`)
+	stdout = syncBuffer{}
+	require.Equal(t, 0, run(context.Background(), []string{"retention", "--data", dir, "--demo", "--as-of", "2021-03-15", "--apply"}, &stdout, &stderr), stderr.String())
+	assert.Contains(t, stdout.String(), `"family_id":"`+family+`","institution_id":"`+p.leader+`","retention_days":30,"status":"erased"`)
+
+	base2, _ := startServe(t, "--data", dir, "--demo")
+	var plan struct {
+		Erased    bool
+		Household []struct{ Name string }
+	}
+	require.Equal(t, http.StatusOK, getJSON(t, base2+"/api/v1/families/"+family+"/plan", tokens["coordinator"], &plan))
+	assert.True(t, plan.Erased)
+	assert.Equal(t, domain.ErasedText, plan.Household[0].Name)
+	require.Equal(t, http.StatusOK, getJSON(t, base2+"/api/v1/retention/due?as_of=2021-03-15", tokens["coordinator"], &due))
+	assert.NotContains(t, dueIDs(), family, "an erased family is no longer due")
 }
