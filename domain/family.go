@@ -52,7 +52,9 @@ type Family struct {
 	PartnershipID string
 	Household     []Person
 	Coordinator   TeamMember
+	OpenedOn      Date
 	Closed        bool
+	ClosedOn      Date
 	Erased        bool
 	Consents      map[string]*Consent
 	Legal         []LegalBasisRecorded
@@ -75,7 +77,7 @@ func (f *Family) Evolve(env Envelope) error {
 	}
 	switch e := env.Payload.(type) {
 	case FamilyCaseOpened:
-		f.ID, f.PartnershipID, f.Household, f.Coordinator = env.AggregateID, e.PartnershipID, e.Household, e.Coordinator
+		f.ID, f.PartnershipID, f.Household, f.Coordinator, f.OpenedOn = env.AggregateID, e.PartnershipID, e.Household, e.Coordinator, e.OpenedOn
 	case ConsentGiven:
 		f.Consents[e.ConsentID] = &Consent{ConsentGiven: e}
 	case ConsentWithdrawn:
@@ -133,7 +135,7 @@ func (f *Family) Evolve(env Envelope) error {
 			f.Contract.Ended = true
 		}
 	case CaseClosed:
-		f.Closed = true
+		f.Closed, f.ClosedOn = true, e.Date
 	case FamilyErased:
 		f.Erased = true
 	case CaseReopened:

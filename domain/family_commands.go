@@ -354,7 +354,7 @@ func (p Person) OpenedAfter(d Date) bool { return d.Before(p.BirthDate) }
 
 // Validate implements Command.
 func (c GiveConsent) Validate() error {
-	if err := firstErr(checkID("institution_id", c.InstitutionID), checkCategories("categories", c.Categories),
+	if err := firstErr(checkID("consent_id", c.ConsentID), checkID("institution_id", c.InstitutionID), checkCategories("categories", c.Categories),
 		checkText("purpose", c.Purpose, true, maxText), checkText("legal_basis", c.LegalBasis, true, maxName),
 		checkID("given_by", c.GivenBy), checkDate("given_on", c.GivenOn, true), checkDate("expires_on", c.ExpiresOn, false)); err != nil {
 		return err
@@ -436,7 +436,7 @@ func (c RemoveTeamMember) Validate() error {
 
 // Validate implements Command.
 func (c RecordTeamMeeting) Validate() error {
-	if err := checkDate("date", c.Date, true); err != nil {
+	if err := firstErr(checkID("meeting_id", c.MeetingID), checkDate("date", c.Date, true)); err != nil {
 		return err
 	}
 	if len(c.Attendees) == 0 {
@@ -456,7 +456,7 @@ func (c RecordTeamMeeting) Validate() error {
 
 // Validate implements Command.
 func (c RequestReferral) Validate() error {
-	return firstErr(checkID("service_id", c.ServiceID), checkDate("date", c.Date, true), checkText("note", c.Note, false, maxText))
+	return firstErr(checkID("referral_id", c.ReferralID), checkID("service_id", c.ServiceID), checkDate("date", c.Date, true), checkText("note", c.Note, false, maxText))
 }
 
 // Validate implements Command.
@@ -666,6 +666,9 @@ func (f *Family) Decide(cmd Command, meta Meta, facts Facts) ([]Event, error) {
 		if err := checkText("reason", meta.Reason, true, maxText); err != nil {
 			return nil, err
 		}
+		if reopen.Date.Before(f.ClosedOn) {
+			return nil, Invalid("date", "is before the case was closed on %s", f.ClosedOn)
+		}
 		return []Event{CaseReopened{Date: reopen.Date}}, nil
 	}
 	if f.Closed {
@@ -675,6 +678,9 @@ func (f *Family) Decide(cmd Command, meta Meta, facts Facts) ([]Event, error) {
 	case GiveConsent:
 		if !f.HasPerson(c.GivenBy) {
 			return nil, Invalid("given_by", "person %s is not in the household", c.GivenBy)
+		}
+		if f.Consents[c.ConsentID] != nil {
+			return nil, ErrAlreadyExists.With("consent_id", "consent %s is already recorded", c.ConsentID)
 		}
 		if _, err := institutionRef(facts, "institution_id", c.InstitutionID); err != nil {
 			return nil, err
@@ -802,6 +808,9 @@ func (f *Family) Decide(cmd Command, meta Meta, facts Facts) ([]Event, error) {
 		}
 		return []Event{ContractEnded{Date: c.Date, Ending: c.Ending, Sanction: c.Sanction}}, nil
 	case CloseCase:
+		if c.Date.Before(f.OpenedOn) {
+			return nil, Invalid("date", "is before the case was opened on %s", f.OpenedOn)
+		}
 		if f.Contract.InForce() {
 			return nil, ErrContractInForce.With("", "end the social contract before closing the case")
 		}
@@ -887,6 +896,9 @@ func (f *Family) diagnosisInput(c RecordDiagnosisInput, facts Facts) ([]Event, e
 }
 
 func (f *Family) requestReferral(c RequestReferral, facts Facts) ([]Event, error) {
+	if f.Referrals[c.ReferralID] != nil {
+		return nil, ErrAlreadyExists.With("referral_id", "referral %s is already recorded", c.ReferralID)
+	}
 	p, err := facts.Partnership(f.PartnershipID)
 	if err != nil {
 		return nil, err

@@ -206,7 +206,7 @@ func (c RecordStaffSupport) Target() (string, string) { return AggregatePartners
 
 // Validate implements Command.
 func (c RecordStaffSupport) Validate() error {
-	if err := firstErr(SupportKinds.check("kind", c.Kind, true), checkDate("date", c.Date, true), checkText("topic", c.Topic, true, maxName)); err != nil {
+	if err := firstErr(checkID("activity_id", c.ActivityID), SupportKinds.check("kind", c.Kind, true), checkDate("date", c.Date, true), checkText("topic", c.Topic, true, maxName)); err != nil {
 		return err
 	}
 	if len(c.Institutions) == 0 {
