@@ -65,7 +65,7 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request, p Principal, cr
 		meta.CorrelationID = ""
 	}
 	if cr.key != "" {
-		meta.CommandID = domain.IDFromKey("command\x00" + p.UserID + "\x00" + cr.key)
+		meta.CommandID = domain.IDFromKey("command\x00" + p.UserID + "\x00" + r.Method + " " + r.URL.Path + "\x00" + cr.key)
 	}
 	if cr.fields.OccurredAt != nil {
 		meta.OccurredAt = cr.fields.OccurredAt.UTC()
