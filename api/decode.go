@@ -8,6 +8,8 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -81,9 +83,55 @@ func decodeCommand(w http.ResponseWriter, r *http.Request, cmd any) (envelopeFie
 	dec := json.NewDecoder(bytes.NewReader(rest))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(cmd); err != nil {
-		return ef, jsonError(err)
+		err = jsonError(err)
+		var de *domain.Error
+		if errors.As(err, &de) && de.Field == "" {
+			// A field's own decoder (a date's, say) does not say which
+			// field it was: find it by decoding the members one by one.
+			de.Field = locate(members, reflect.TypeOf(cmd).Elem())
+		}
+		return ef, err
 	}
 	return ef, nil
+}
+
+// locate returns the name of the first member (in name order) that does
+// not decode into its field of struct type t, or "".
+func locate(members map[string]json.RawMessage, t reflect.Type) string {
+	names := make([]string, 0, len(members))
+	for n := range members {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		ft, ok := jsonField(t, n)
+		if !ok {
+			continue
+		}
+		if err := json.Unmarshal(members[n], reflect.New(ft).Interface()); err != nil {
+			return n
+		}
+	}
+	return ""
+}
+
+// jsonField finds the type of the field with JSON name n in struct type t,
+// looking into embedded structs.
+func jsonField(t reflect.Type, n string) (reflect.Type, bool) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name := strings.Split(f.Tag.Get("json"), ",")[0]
+		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
+			if ft, ok := jsonField(f.Type, n); ok {
+				return ft, true
+			}
+			continue
+		}
+		if name == n {
+			return f.Type, true
+		}
+	}
+	return nil, false
 }
 
 // jsonError turns a decoding error into an ErrInvalid naming the field.

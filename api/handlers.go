@@ -47,6 +47,17 @@ func (s *Server) readCommand(w http.ResponseWriter, r *http.Request, cmd any, bo
 	return cr, err
 }
 
+// commandID returns the id of the command of a request: derived from the
+// user, the route and the Idempotency-Key when there is one (a retry is the
+// same command; the same key on another route is another command), else
+// empty for a fresh one.
+func commandID(r *http.Request, p Principal, key string) string {
+	if key == "" {
+		return ""
+	}
+	return domain.IDFromKey("command\x00" + p.UserID + "\x00" + r.Method + " " + r.URL.Path + "\x00" + key)
+}
+
 // newID returns the id of something a command creates: derived from the
 // idempotency key when there is one, so that a retry creates nothing new.
 func newID(p Principal, key, what string) string {
@@ -64,9 +75,7 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request, p Principal, cr
 	if domain.CheckID("X-Correlation-Id", meta.CorrelationID) != nil {
 		meta.CorrelationID = ""
 	}
-	if cr.key != "" {
-		meta.CommandID = domain.IDFromKey("command\x00" + p.UserID + "\x00" + r.Method + " " + r.URL.Path + "\x00" + cr.key)
-	}
+	meta.CommandID = commandID(r, p, cr.key)
 	if cr.fields.OccurredAt != nil {
 		meta.OccurredAt = cr.fields.OccurredAt.UTC()
 	}

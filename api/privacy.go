@@ -31,10 +31,7 @@ func (s *Server) eraseFamily(w http.ResponseWriter, r *http.Request, p Principal
 		return
 	}
 	cmd.FamilyID = id
-	meta := domain.Meta{Actor: p.Actor(), Reason: cr.fields.Reason}
-	if cr.key != "" {
-		meta.CommandID = domain.IDFromKey("command\x00" + p.UserID + "\x00" + cr.key)
-	}
+	meta := domain.Meta{Actor: p.Actor(), Reason: cr.fields.Reason, CommandID: commandID(r, p, cr.key)}
 	res, err := s.Handler.Execute(r.Context(), cmd, meta, cr.expected)
 	if err != nil && !errors.Is(err, domain.ErrFamilyErased) {
 		s.writeError(w, r, err)

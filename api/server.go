@@ -9,6 +9,7 @@ import (
 	_ "embed"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -137,14 +138,34 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/workers/{id}/caseload", s.workerCaseload, readFamilies)
 	s.handle("GET /api/v1/institutions/{id}/caseload", s.institutionCaseload, readFamilies)
 
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, Problem{Status: http.StatusNotFound, Code: "no_route", Detail: "no such resource: " + r.URL.Path, Instance: r.URL.Path})
-	})
 }
 
-// ServeHTTP implements http.Handler.
+// methods a route may take, for the Allow header of a 405.
+var methods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+// ServeHTTP implements http.Handler. A path no route knows answers 404, a
+// known path with a method it does not take 405 with Allow, both as
+// problems.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.mux.ServeHTTP(w, r)
+	if _, pattern := s.mux.Handler(r); pattern != "" {
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	var allow []string
+	for _, m := range methods {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := s.mux.Handler(probe); pattern != "" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) == 0 {
+		writeProblem(w, Problem{Status: http.StatusNotFound, Code: "no_route", Detail: "no such resource: " + r.URL.Path, Instance: r.URL.Path})
+		return
+	}
+	w.Header().Set("Allow", strings.Join(allow, ", "))
+	writeProblem(w, Problem{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed",
+		Detail: r.Method + " is not allowed here; use " + strings.Join(allow, ", "), Instance: r.URL.Path})
 }
 
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request, _ Principal) {

@@ -73,6 +73,9 @@ func (c SetRetention) Target() (string, string) { return AggregateInstitution, c
 
 // Validate implements Command.
 func (c SetRetention) Validate() error {
+	if c.Days == 0 {
+		return ErrRequired.With("days", "is required: how many days closed cases are kept")
+	}
 	if c.Days < 1 || c.Days > 36500 {
 		return Invalid("days", "must be between 1 and 36500, not %d", c.Days)
 	}

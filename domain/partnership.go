@@ -477,7 +477,7 @@ func (p *Partnership) Decide(cmd Command, meta Meta, facts Facts) ([]Event, erro
 	case WithdrawService:
 		s := p.Services[c.ServiceID]
 		if s == nil || s.Withdrawn {
-			return nil, ErrServiceNotFound.With("service_id", "service %s is not in the basket", c.ServiceID)
+			return nil, ErrServiceNotFound.With("", "service %s is not in the basket", c.ServiceID)
 		}
 		return []Event{ServiceWithdrawn{ServiceID: c.ServiceID}}, nil
 	case RecordMeeting:

@@ -523,13 +523,13 @@ func TestWithdrawService(t *testing.T) {
 			name:  "a service that was never offered is withdrawn",
 			given: func(f *pzk) { f.initiate("") },
 			when:  func(f *pzk) domain.Command { return f.withdrawCmd("asystent rodziny") },
-			err:   domain.ErrServiceNotFound, kind: domain.ErrNotFound, field: "service_id",
+			err:   domain.ErrServiceNotFound, kind: domain.ErrNotFound, field: "",
 		},
 		{
 			name:  "a service is withdrawn twice",
 			given: func(f *pzk) { f.initiate(""); f.offer("asystent rodziny", f.mops); f.withdraw("asystent rodziny") },
 			when:  func(f *pzk) domain.Command { return f.withdrawCmd("asystent rodziny") },
-			err:   domain.ErrServiceNotFound, kind: domain.ErrNotFound, field: "service_id",
+			err:   domain.ErrServiceNotFound, kind: domain.ErrNotFound, field: "",
 		},
 		{
 			name:  "a service id that is not an identifier is withdrawn",

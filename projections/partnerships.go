@@ -17,21 +17,22 @@ const (
 // PartnershipView is a partnership team (PZK) as the API shows it: its
 // members, its basket of services and its meetings.
 type PartnershipView struct {
-	ID           string          `json:"id"`
-	Name         string          `json:"name"`
-	Municipality string          `json:"municipality"`
-	County       string          `json:"county"`
-	InitiatedOn  domain.Date     `json:"initiated_on"`
-	Place        string          `json:"place,omitempty"`
-	LeaderID     string          `json:"leader_id"`
-	CoLeaderID   string          `json:"co_leader_id,omitempty"`
-	Stage        string          `json:"stage"`
-	FormalizedOn domain.Date     `json:"formalized_on,omitzero"`
-	Members      []domain.Member `json:"members"`
-	Services     []ServiceView   `json:"services"`
-	Meetings     []MeetingView   `json:"meetings"`
-	Sectors      []domain.Sector `json:"sectors"` // sectors of current members, in domain order
-	Version      int64           `json:"version"`
+	ID           string                        `json:"id"`
+	Name         string                        `json:"name"`
+	Municipality string                        `json:"municipality"`
+	County       string                        `json:"county"`
+	InitiatedOn  domain.Date                   `json:"initiated_on"`
+	Place        string                        `json:"place,omitempty"`
+	LeaderID     string                        `json:"leader_id"`
+	CoLeaderID   string                        `json:"co_leader_id,omitempty"`
+	Stage        string                        `json:"stage"`
+	FormalizedOn domain.Date                   `json:"formalized_on,omitzero"`
+	Members      []domain.Member               `json:"members"`
+	Services     []ServiceView                 `json:"services"`
+	Meetings     []MeetingView                 `json:"meetings"`
+	StaffSupport []domain.StaffSupportRecorded `json:"staff_support"` // trainings, coaching, workshops, consultations
+	Sectors      []domain.Sector               `json:"sectors"`       // sectors of current members, in domain order
+	Version      int64                         `json:"version"`
 }
 
 // ServiceView is a service of the local basket (lokalny koszyk usług).
@@ -83,6 +84,7 @@ var partnershipEvents = map[string]bool{
 	domain.MeetingRecorded{}.EventType():       true,
 	domain.PartnershipFormalized{}.EventType(): true,
 	domain.MemberLeft{}.EventType():            true,
+	domain.StaffSupportRecorded{}.EventType():  true,
 }
 
 // Handles implements Projection.
@@ -99,7 +101,7 @@ func (p *Partnerships) Apply(env domain.Envelope) error {
 	if e, ok := env.Payload.(domain.PartnershipInitiated); ok {
 		p.byID[env.AggregateID] = &PartnershipView{ID: env.AggregateID, Name: e.Name, Municipality: e.Municipality,
 			County: e.County, InitiatedOn: e.Date, Place: e.Place, LeaderID: e.LeaderID, CoLeaderID: e.CoLeaderID,
-			Stage: StageInitiated, Members: []domain.Member{}, Services: []ServiceView{}, Meetings: []MeetingView{},
+			Stage: StageInitiated, Members: []domain.Member{}, Services: []ServiceView{}, Meetings: []MeetingView{}, StaffSupport: []domain.StaffSupportRecorded{},
 			Sectors: []domain.Sector{}, Version: env.AggregateVersion}
 		return nil
 	}
@@ -132,6 +134,8 @@ func (p *Partnerships) Apply(env domain.Envelope) error {
 		slices.SortStableFunc(v.Meetings, func(a, b MeetingView) int { return a.Date.Time().Compare(b.Date.Time()) })
 	case domain.PartnershipFormalized:
 		v.Stage, v.FormalizedOn = StageFormalized, e.Date
+	case domain.StaffSupportRecorded:
+		v.StaffSupport = append(v.StaffSupport, e)
 	case domain.MemberLeft:
 		if i := v.member(e.InstitutionID); i >= 0 {
 			v.Members[i].Left, v.Members[i].LeftOn, v.Members[i].LeaveReason = true, e.Date, env.Reason
@@ -166,6 +170,7 @@ func (p *Partnerships) Get(id string) (PartnershipView, bool) {
 	}
 	c := *v
 	c.Members, c.Services, c.Meetings, c.Sectors = slices.Clone(v.Members), slices.Clone(v.Services), slices.Clone(v.Meetings), slices.Clone(v.Sectors)
+	c.StaffSupport = slices.Clone(v.StaffSupport)
 	return c, true
 }
 
