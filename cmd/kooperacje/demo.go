@@ -230,7 +230,7 @@ func loadDemo(ctx context.Context, h *domain.Handler, dataDir string) error {
 			}
 		}
 	}
-	if err := loadDemoFamilies(run); err != nil {
+	if err := loadDemoFamilies(ctx, h.Store, run); err != nil {
 		return err
 	}
 	return demoTokens(run, dataDir)
