@@ -43,6 +43,8 @@ type Envelope struct {
 	CausationID      string    `json:"causation_id,omitempty"` // the event or command that caused it
 	Reason           string    `json:"reason,omitempty"`       // the stated reason for the decision
 	Payload          Event     `json:"-"`                      // stored as "payload", the event's own fields
+	PrevHash         string    `json:"prev_hash,omitempty"`    // the Hash of the aggregate's previous event
+	Hash             string    `json:"hash,omitempty"`         // chains this event to PrevHash (tamper evidence)
 
 	// Sequence is the stream sequence of the message that holds the event;
 	// all events of one command share it. Not part of the stored JSON.

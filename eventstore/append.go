@@ -38,7 +38,7 @@ func (s *Store) Append(ctx context.Context, aggregate, id string, expectedVersio
 	if expectedVersion < 0 {
 		return domain.Result{}, domain.Invalid("expected_version", "must be 0 or more, not %d", expectedVersion)
 	}
-	expectedSeq, err := s.sequenceOf(ctx, subject, expectedVersion)
+	expectedSeq, prevHash, err := s.sequenceOf(ctx, subject, expectedVersion)
 	if err != nil {
 		return domain.Result{}, err
 	}
@@ -69,7 +69,7 @@ func (s *Store) Append(ctx context.Context, aggregate, id string, expectedVersio
 			Payload:          e,
 		}
 	}
-	msg, err := s.encode(ctx, subject, envs)
+	msg, lastHash, err := s.encode(ctx, subject, prevHash, envs)
 	if err != nil {
 		return domain.Result{}, err
 	}
@@ -90,7 +90,7 @@ func (s *Store) Append(ctx context.Context, aggregate, id string, expectedVersio
 		return s.resultAt(ctx, ack.Sequence)
 	}
 	version := expectedVersion + int64(len(events))
-	s.remember(subject, position{version: version, sequence: ack.Sequence})
+	s.remember(subject, position{version: version, sequence: ack.Sequence, hash: lastHash})
 	return domain.Result{AggregateType: aggregate, AggregateID: id, Version: version, Sequence: ack.Sequence}, nil
 }
 
@@ -106,34 +106,36 @@ func isWrongLastSequence(err error) bool {
 }
 
 // sequenceOf maps an aggregate version to the stream sequence of the
-// message that brought the aggregate to it: the value of the
-// Nats-Expected-Last-Subject-Sequence header.
-func (s *Store) sequenceOf(ctx context.Context, subject string, version int64) (uint64, error) {
+// message that brought the aggregate to it (the value of the
+// Nats-Expected-Last-Subject-Sequence header) and the hash of its last
+// event, which the next event chains to.
+func (s *Store) sequenceOf(ctx context.Context, subject string, version int64) (uint64, string, error) {
 	if version == 0 {
-		return 0, nil
+		return 0, "", nil
 	}
 	s.mu.Lock()
 	p, ok := s.last[subject]
 	s.mu.Unlock()
 	if ok && p.version == version {
-		return p.sequence, nil
+		return p.sequence, p.hash, nil
 	}
 	msg, err := s.stream.GetLastMsgForSubject(ctx, subject)
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		return 0, domain.ErrVersionConflict.With("", "expected version %d, but %s has no events", version, subject)
+		return 0, "", domain.ErrVersionConflict.With("", "expected version %d, but %s has no events", version, subject)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("last message of %s: %w", subject, err)
+		return 0, "", fmt.Errorf("last message of %s: %w", subject, err)
 	}
 	got, err := strconv.ParseInt(msg.Header.Get(HeaderVersion), 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("%w: sequence %d has no valid %s header", ErrCorrupt, msg.Sequence, HeaderVersion)
+		return 0, "", fmt.Errorf("%w: sequence %d has no valid %s header", ErrCorrupt, msg.Sequence, HeaderVersion)
 	}
-	s.remember(subject, position{version: got, sequence: msg.Sequence})
+	p = position{version: got, sequence: msg.Sequence, hash: msg.Header.Get(HeaderHash)}
+	s.remember(subject, p)
 	if got != version {
-		return 0, domain.ErrVersionConflict.With("", "expected version %d, the aggregate is at version %d", version, got)
+		return 0, "", domain.ErrVersionConflict.With("", "expected version %d, the aggregate is at version %d", version, got)
 	}
-	return msg.Sequence, nil
+	return p.sequence, p.hash, nil
 }
 
 func (s *Store) remember(subject string, p position) {
@@ -245,7 +247,7 @@ func (s *Store) Load(ctx context.Context, aggregate, id string) ([]domain.Envelo
 	}
 	if len(out) > 0 {
 		last := out[len(out)-1]
-		s.remember(subject, position{version: last.AggregateVersion, sequence: last.Sequence})
+		s.remember(subject, position{version: last.AggregateVersion, sequence: last.Sequence, hash: last.Hash})
 	}
 	return out, nil
 }

@@ -24,6 +24,7 @@ const (
 	HeaderCommandID     = "Koop-Command-Id"
 	HeaderActor         = "Koop-Actor" // user/role/institution
 	HeaderOccurredAt    = "Koop-Occurred-At"
+	HeaderHash          = "Koop-Hash" // the hash of the message's last event
 )
 
 // wireEvent is an envelope as stored in a message body.
@@ -42,27 +43,36 @@ type wireCommit struct {
 var ErrCorrupt = errors.New("eventstore: corrupt message")
 
 // encode builds the message of one command's envelopes (all of one
-// aggregate, versions consecutive), sealing their personal data.
-func (s *Store) encode(ctx context.Context, subject string, envs []domain.Envelope) (*nats.Msg, error) {
+// aggregate, versions consecutive), sealing their personal data and
+// chaining each event to the one before (prev, the hash of the aggregate's
+// last stored event). It returns the hash of the last event.
+func (s *Store) encode(ctx context.Context, subject, prev string, envs []domain.Envelope) (*nats.Msg, string, error) {
 	c := wireCommit{Events: make([]wireEvent, len(envs))}
 	types := make([]string, len(envs))
+	key, err := s.chainKey(ctx)
+	if err != nil {
+		return nil, "", err
+	}
 	for i, env := range envs {
 		payload, err := domain.EncodeEvent(env.Payload)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		c.Events[i] = wireEvent{Envelope: env, Payload: payload}
 		if err := s.sealEvent(ctx, &c.Events[i]); err != nil {
-			return nil, err
+			return nil, "", err
+		}
+		if prev, err = chain(key, prev, &c.Events[i]); err != nil {
+			return nil, "", err
 		}
 		types[i] = env.Type
 	}
 	body, err := json.Marshal(c)
 	if err != nil {
-		return nil, fmt.Errorf("encode events: %w", err)
+		return nil, "", fmt.Errorf("encode events: %w", err)
 	}
 	if len(body) > MaxCommitBytes {
-		return nil, domain.Invalid("", "the command's events take %d bytes; at most %d are allowed", len(body), MaxCommitBytes)
+		return nil, "", domain.Invalid("", "the command's events take %d bytes; at most %d are allowed", len(body), MaxCommitBytes)
 	}
 	first, last := envs[0], envs[len(envs)-1]
 	msg := nats.NewMsg(subject)
@@ -76,7 +86,8 @@ func (s *Store) encode(ctx context.Context, subject string, envs []domain.Envelo
 	msg.Header.Set(HeaderActor, first.Actor.UserID+"/"+string(first.Actor.Role)+"/"+first.Actor.InstitutionID)
 	msg.Header.Set(HeaderOccurredAt, first.OccurredAt.Format("2006-01-02T15:04:05.000000000Z07:00"))
 	msg.Header.Set(nats.MsgIdHdr, first.CommandID)
-	return msg, nil
+	msg.Header.Set(HeaderHash, prev)
+	return msg, prev, nil
 }
 
 // Decode turns a stored message body into its envelopes. Events of a type

@@ -83,6 +83,7 @@ type Store struct {
 type position struct {
 	version  int64
 	sequence uint64
+	hash     string // the hash of the aggregate's last event
 }
 
 // Open starts the embedded server (or connects to opts.URL), then creates

@@ -375,3 +375,9 @@ func (k *Keyring) Pseudonym(ctx context.Context, familyID string) (string, error
 	m.Write([]byte("family\x00" + familyID))
 	return "R-" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(m.Sum(nil))[:12]), nil
 }
+
+// ChainKey returns the key of the events' hash chain
+// (eventstore.ChainKeyer).
+func (k *Keyring) ChainKey(ctx context.Context) ([]byte, error) {
+	return k.SystemKey(ctx, "audit-chain")
+}
