@@ -8,6 +8,7 @@
 //	kooperacje forget --family ID erase a family's personal data (crypto-shredding)
 //	kooperacje retention [--apply] list (and erase) closed cases past their retention
 //	kooperacje keys generate|rotate  make a master key, re-wrap data keys with a new one
+//	kooperacje verify             check the events' hash chains (tamper evidence)
 //	kooperacje version            print the version
 //
 // Run "kooperacje serve -h" for the flags.
@@ -52,6 +53,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = retention(ctx, args[1:], stdout, stderr)
 	case "keys":
 		err = keysCmd(ctx, args[1:], stdout, stderr)
+	case "verify":
+		err = verify(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "kooperacje", version)
 	case "help", "-h", "--help":
@@ -82,6 +85,7 @@ Usage:
   kooperacje serve [flags]         run the API (embedded JetStream by default; --demo loads the demo data)
   kooperacje forget --family ID    erase a family's personal data (--reason, --legal-basis)
   kooperacje retention [--apply]   list closed cases past their retention, and erase them with --apply
+  kooperacje verify                check every aggregate's hash chain; name the first broken link
   kooperacje keys generate         print a new master key
   kooperacje keys rotate           re-wrap every data key with a new master key (--old-key-file, --new-key-file)
   kooperacje version               print the version

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kooperacje/kooperacje/domain"
+	"github.com/kooperacje/kooperacje/vault"
 )
 
 // pesel returns a valid PESEL for a birth date in the 1900s.
@@ -255,4 +256,22 @@ func TestRetentionListsAndErasesClosedCases(t *testing.T) {
 	assert.Equal(t, domain.ErasedText, plan.Household[0].Name)
 	require.Equal(t, http.StatusOK, getJSON(t, base2+"/api/v1/retention/due?as_of=2021-03-15", tokens["coordinator"], &due))
 	assert.NotContains(t, dueIDs(), family, "an erased family is no longer due")
+}
+
+func TestVerifyOnTheDemo(t *testing.T) {
+	dir := t.TempDir()
+	_, stop := startServe(t, "--data", dir, "--demo")
+	require.Equal(t, 0, stop())
+	var stdout, stderr syncBuffer
+	require.Equal(t, 0, run(context.Background(), []string{"verify", "--data", dir, "--demo", "--quiet"}, &stdout, &stderr), stderr.String())
+	assert.Contains(t, stderr.String(), "every chain holds")
+	var rep struct{ Messages, Events uint64 }
+	require.NoError(t, json.Unmarshal([]byte(stdout.String()), &rep))
+	assert.NotZero(t, rep.Messages)
+	// With another master key the chain key differs: every link looks forged.
+	_, other := vault.NewMasterKey()
+	t.Setenv(MasterKeyEnv, other)
+	stdout, stderr = syncBuffer{}, syncBuffer{}
+	code := run(context.Background(), []string{"verify", "--data", dir, "--quiet"}, &stdout, &stderr)
+	assert.NotEqual(t, 0, code)
 }

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/kooperacje/kooperacje/eventstore"
+)
+
+// errTampered makes verify exit with 1 after printing the broken link.
+var errTampered = errors.New("verify: the event log has been tampered with")
+
+// progress returns a progress bar over n steps on stderr, or nil when
+// quiet or when stderr is not a terminal.
+func progress(stderr io.Writer, n int64, what string, quiet bool) *progressbar.ProgressBar {
+	f, ok := stderr.(*os.File)
+	if quiet || !ok || !term.IsTerminal(int(f.Fd())) {
+		return nil
+	}
+	return progressbar.NewOptions64(n, progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription(what),
+		progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("msg"),
+		progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(100e6), progressbar.OptionClearOnFinish())
+}
+
+// verify checks every aggregate's hash chain: kooperacje verify.
+func verify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c storeConfig
+	var quiet bool
+	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c.register(fs, eventstore.ListenOff)
+	fs.BoolVar(&c.demo, "demo", false, "a demo installation: use the master key serve --demo generated")
+	fs.BoolVar(&quiet, "quiet", false, "no progress bar")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := c.validate(); err != nil {
+		return err
+	}
+	store, keys, err := openForCLI(ctx, &c)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	defer keys.Close()
+	last, err := store.LastSequence(ctx)
+	if err != nil {
+		return err
+	}
+	bar := progress(stderr, int64(last), "verify", quiet)
+	rep, err := store.Verify(ctx, func(seq, _ uint64) {
+		if bar != nil {
+			_ = bar.Set64(int64(seq))
+		}
+	})
+	if bar != nil {
+		_ = bar.Finish()
+	}
+	if err != nil {
+		return err
+	}
+	out, _ := json.Marshal(rep)
+	fmt.Fprintln(stdout, string(out))
+	if rep.Broken != nil {
+		fmt.Fprintf(stderr, "first broken link: sequence %d on %s (event %s): %s\n", rep.Broken.Sequence, rep.Broken.Subject, rep.Broken.EventID, rep.Broken.Problem)
+		return errTampered
+	}
+	fmt.Fprintf(stderr, "%d messages, %d events of %d aggregates: every chain holds\n", rep.Messages, rep.Events, rep.Aggregates)
+	return nil
+}
