@@ -341,7 +341,6 @@ func TestBadInputWritesNothing(t *testing.T) {
 	}
 }
 
-
 func mustJSON(v any) string {
 	b, err := json.Marshal(v)
 	if err != nil {
