@@ -63,6 +63,8 @@ var (
 	// with the access-control issue.
 	readFamilies  = permission{roles: []domain.Role{domain.RoleAdmin, domain.RoleAnimator, domain.RoleCoordinator, domain.RoleWorker, domain.RoleAuditor}}
 	writeFamilies = permission{roles: []domain.Role{domain.RoleAdmin, domain.RoleCoordinator, domain.RoleWorker}}
+	// Decision histories: the auditor's main view.
+	readHistory = permission{roles: []domain.Role{domain.RoleAdmin, domain.RoleCoordinator, domain.RoleAuditor}}
 	// Data-subject requests: erasure and the export of everything held.
 	eraseFamilies = permission{roles: []domain.Role{domain.RoleAdmin, domain.RoleCoordinator}}
 )

@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/kooperacje/kooperacje/domain"
 	"github.com/kooperacje/kooperacje/projections"
@@ -134,13 +135,47 @@ func contains(vs []string, v string) bool {
 	return false
 }
 
+// pastMoment reads the as-of of a plan: ?as_of= a day (YYYY-MM-DD: by its
+// end, in Poland) or an instant (RFC 3339), and ?time=business (default:
+// when things happened) or recorded (when the engine recorded them).
+// past is false when no as_of was given.
+func pastMoment(r *http.Request) (business domain.Date, recorded time.Time, past bool, err error) {
+	v, kind := r.URL.Query().Get("as_of"), r.URL.Query().Get("time")
+	if kind != "" && kind != "business" && kind != "recorded" {
+		return business, recorded, false, domain.Invalid("time", "%q is not business or recorded", kind)
+	}
+	if v == "" {
+		if kind != "" {
+			return business, recorded, false, domain.ErrRequired.With("as_of", "time= needs as_of=")
+		}
+		return business, recorded, false, nil
+	}
+	if d, err := domain.ParseDate(v); err == nil {
+		if kind == "recorded" {
+			end := d.Time().AddDate(0, 0, 1)
+			return business, time.Date(end.Year(), end.Month(), end.Day(), 0, 0, 0, 0, projections.Warsaw).Add(-time.Nanosecond), true, nil
+		}
+		return d, time.Time{}, true, nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return business, recorded, false, domain.Invalid("as_of", "%q is neither a day (YYYY-MM-DD) nor an RFC 3339 time", v)
+	}
+	if kind == "recorded" {
+		return business, t, true, nil
+	}
+	// Business time counts in days: the plan as it stood at the end of
+	// that day in Poland.
+	return projections.Today(t), time.Time{}, true, nil
+}
+
 func (s *Server) familyPlan(w http.ResponseWriter, r *http.Request, _ Principal) {
 	id, err := pathID(r, "id")
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	asOf, err := s.asOf(r)
+	business, recorded, past, err := pastMoment(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -148,7 +183,18 @@ func (s *Server) familyPlan(w http.ResponseWriter, r *http.Request, _ Principal)
 	if !s.caughtUp(w, r) {
 		return
 	}
-	plan, ok := s.Families.Plan(id, asOf)
+	var plan projections.PlanView
+	var ok bool
+	if past {
+		envs, err := s.Events.Load(r.Context(), domain.AggregateFamily, id)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		plan, ok = projections.PlanAsOf(envs, id, business, recorded)
+	} else {
+		plan, ok = s.Families.Plan(id, projections.Today(s.Now()))
+	}
 	if !ok {
 		s.writeError(w, r, domain.ErrFamilyNotFound.With("", "family case %s does not exist", id))
 		return
@@ -180,4 +226,22 @@ func (s *Server) caseload(w http.ResponseWriter, r *http.Request, load func(stri
 		return
 	}
 	writeJSON(w, http.StatusOK, load(id, asOf))
+}
+
+func (s *Server) familyHistory(w http.ResponseWriter, r *http.Request, _ Principal) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	envs, err := s.Events.Load(r.Context(), domain.AggregateFamily, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if len(envs) == 0 {
+		s.writeError(w, r, domain.ErrFamilyNotFound.With("", "family case %s does not exist", id))
+		return
+	}
+	writeJSON(w, http.StatusOK, List[projections.HistoryEntry]{Items: projections.History(envs)})
 }

@@ -114,6 +114,7 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/families", s.listFamilies, readFamilies)
 	s.handle("POST /api/v1/families", s.openFamilyCase, writeFamilies)
 	s.handle("GET /api/v1/families/{id}/plan", s.familyPlan, readFamilies)
+	s.handle("GET /api/v1/families/{id}/history", s.familyHistory, readHistory)
 	s.handle("POST /api/v1/families/{id}/consents", pathCommand(s, false, setGiveConsent), writeFamilies)
 	s.handle("POST /api/v1/families/{id}/consents/{consentID}/withdraw", pathCommand(s, false, setWithdrawConsent), writeFamilies)
 	s.handle("POST /api/v1/families/{id}/legal-bases", pathCommand(s, false, setFamily[domain.RecordLegalBasis]), writeFamilies)

@@ -698,11 +698,12 @@ func (p *Families) Erased() []string {
 
 // Today returns the current day in Poland, the as-of date of live views.
 func Today(now time.Time) domain.Date {
-	t := now.In(warsaw)
+	t := now.In(Warsaw)
 	return domain.NewDate(t.Year(), t.Month(), t.Day())
 }
 
-var warsaw = func() *time.Location {
+// Warsaw is the time zone of the model's days.
+var Warsaw = func() *time.Location {
 	if l, err := time.LoadLocation("Europe/Warsaw"); err == nil {
 		return l
 	}

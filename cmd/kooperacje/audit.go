@@ -8,11 +8,15 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"text/tabwriter"
+	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/kooperacje/kooperacje/domain"
 	"github.com/kooperacje/kooperacje/eventstore"
+	"github.com/kooperacje/kooperacje/projections"
 )
 
 // errTampered makes verify exit with 1 after printing the broken link.
@@ -75,4 +79,55 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	fmt.Fprintf(stderr, "%d messages, %d events of %d aggregates: every chain holds\n", rep.Messages, rep.Events, rep.Aggregates)
 	return nil
+}
+
+// audit prints a family's decision history: kooperacje audit --family ID.
+func audit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c storeConfig
+	var family string
+	var asJSON bool
+	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c.register(fs, eventstore.ListenOff)
+	fs.BoolVar(&c.demo, "demo", false, "a demo installation: use the master key serve --demo generated")
+	fs.StringVar(&family, "family", "", "id of the family case (required)")
+	fs.BoolVar(&asJSON, "json", false, "one JSON object a line instead of a table")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := domain.CheckID("family", family); err != nil {
+		return usagef("--family: %v", err)
+	}
+	if err := c.validate(); err != nil {
+		return err
+	}
+	store, keys, err := openForCLI(ctx, &c)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	defer keys.Close()
+	envs, err := store.Load(ctx, domain.AggregateFamily, family)
+	if err != nil {
+		return err
+	}
+	if len(envs) == 0 {
+		return fmt.Errorf("family case %s does not exist", family)
+	}
+	enc := json.NewEncoder(stdout)
+	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	if !asJSON {
+		fmt.Fprintln(tw, "SEQ\tOCCURRED\tRECORDED\tACTOR\tROLE\tWHAT\tWHY")
+	}
+	for _, h := range projections.History(envs) {
+		if asJSON {
+			if err := enc.Encode(h); err != nil {
+				return err
+			}
+			continue
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", h.Sequence, h.OccurredAt.Format(time.DateOnly), h.RecordedAt.Format(time.DateTime),
+			h.Actor.UserID, h.Actor.Role, h.Summary, h.Reason)
+	}
+	return tw.Flush()
 }

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestHistoryAndPlansAsOfOnTheDemo(t *testing.T) {
+	dir := t.TempDir()
+	base, stop := startServe(t, "--data", dir, "--demo")
+	tokens := demoTokensOf(t, dir)
+	var list struct {
+		Items []struct {
+			ID       string `json:"id"`
+			OpenedOn string `json:"opened_on"`
+		}
+	}
+	require.Equal(t, http.StatusOK, getJSON(t, base+"/api/v1/families?stage=contract_ended", tokens["auditor"], &list))
+	require.NotEmpty(t, list.Items)
+	f := list.Items[0]
+
+	var hist struct {
+		Items []struct {
+			Type, Summary, Reason string
+			Actor                 struct{ Role string }
+			Hash                  string
+		}
+	}
+	require.Equal(t, http.StatusOK, getJSON(t, base+"/api/v1/families/"+f.ID+"/history", tokens["auditor"], &hist))
+	require.NotEmpty(t, hist.Items)
+	assert.Equal(t, "FamilyCaseOpened", hist.Items[0].Type)
+	for _, h := range hist.Items {
+		assert.NotEmpty(t, h.Summary)
+		assert.NotEmpty(t, h.Actor.Role)
+		assert.Len(t, h.Hash, 64)
+	}
+	assert.Equal(t, http.StatusForbidden, getJSON(t, base+"/api/v1/families/"+f.ID+"/history", tokens["evaluator"], nil))
+
+	var then, now struct{ Stage string }
+	require.Equal(t, http.StatusOK, getJSON(t, base+"/api/v1/families/"+f.ID+"/plan?as_of="+f.OpenedOn, tokens["coordinator"], &then))
+	require.Equal(t, http.StatusOK, getJSON(t, base+"/api/v1/families/"+f.ID+"/plan", tokens["coordinator"], &now))
+	assert.Equal(t, "opened", then.Stage, "on its opening day the case was just opened")
+	assert.Equal(t, "contract_ended", now.Stage)
+	assert.Equal(t, http.StatusNotFound, getJSON(t, base+"/api/v1/families/"+f.ID+"/plan?as_of=2019-01-01", tokens["coordinator"], nil), "before the opening it did not exist")
+	assert.Equal(t, http.StatusBadRequest, getJSON(t, base+"/api/v1/families/"+f.ID+"/plan?as_of=yesterday", tokens["coordinator"], nil))
+	assert.Equal(t, http.StatusBadRequest, getJSON(t, base+"/api/v1/families/"+f.ID+"/plan?as_of=2020-01-01&time=sometime", tokens["coordinator"], nil))
+	require.Equal(t, 0, stop())
+
+	var stdout, stderr syncBuffer
+	require.Equal(t, 0, run(context.Background(), []string{"audit", "--data", dir, "--demo", "--family", f.ID}, &stdout, &stderr), stderr.String())
+	assert.Contains(t, stdout.String(), "Otwarto sprawę rodziny")
+	assert.Contains(t, stdout.String(), "Zakończono kontrakt")
+	stderr = syncBuffer{}
+	assert.Equal(t, 2, run(context.Background(), []string{"audit", "--data", dir, "--demo", "--family", "nope"}, &stdout, &stderr))
+	assert.Contains(t, stderr.String(), "--family")
+}
