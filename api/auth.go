@@ -20,6 +20,7 @@ type Principal struct {
 	Name          string      `json:"name"`
 	Role          domain.Role `json:"role"`
 	InstitutionID string      `json:"institution_id,omitempty"`
+	WorkerID      string      `json:"worker_id,omitempty"`
 }
 
 // Actor returns the principal as the actor of a command.
@@ -61,7 +62,9 @@ var (
 	// Family cases hold personal data: the evaluator never reads them, the
 	// auditor and animator only read. Scoping to team and consent comes
 	// with the access-control issue.
-	readFamilies  = permission{roles: []domain.Role{domain.RoleAdmin, domain.RoleAnimator, domain.RoleCoordinator, domain.RoleWorker, domain.RoleAuditor}}
+	readFamilies = permission{roles: []domain.Role{domain.RoleAdmin, domain.RoleAnimator, domain.RoleCoordinator, domain.RoleWorker, domain.RoleAuditor}}
+	// An evaluator never reaches a family: role-level 403 on every family
+	// route, which reveals nothing about any family.
 	writeFamilies = permission{roles: []domain.Role{domain.RoleAdmin, domain.RoleCoordinator, domain.RoleWorker}}
 	// Decision histories: the auditor's main view.
 	readHistory = permission{roles: []domain.Role{domain.RoleAdmin, domain.RoleCoordinator, domain.RoleAuditor}}
@@ -87,7 +90,7 @@ func (s *Server) authenticate(r *http.Request) (Principal, error) {
 	if !ok {
 		return Principal{}, &domain.Error{Kind: domain.ErrUnauthorized, Code: "token_invalid", Field: "Authorization", Message: "the token is unknown, revoked or expired"}
 	}
-	return Principal{UserID: u.ID, Name: u.Name, Role: u.Role, InstitutionID: u.InstitutionID}, nil
+	return Principal{UserID: u.ID, Name: u.Name, Role: u.Role, InstitutionID: u.InstitutionID, WorkerID: u.WorkerID}, nil
 }
 
 // handlerFunc is a route's handler, given the authenticated principal

@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -87,7 +88,7 @@ func (s *Server) asOf(r *http.Request) (domain.Date, error) {
 	return d, nil
 }
 
-func (s *Server) listFamilies(w http.ResponseWriter, r *http.Request, _ Principal) {
+func (s *Server) listFamilies(w http.ResponseWriter, r *http.Request, p Principal) {
 	q := r.URL.Query()
 	asOf, err := s.asOf(r)
 	if err != nil {
@@ -123,7 +124,38 @@ func (s *Server) listFamilies(w http.ResponseWriter, r *http.Request, _ Principa
 	if !s.caughtUp(w, r) {
 		return
 	}
-	writeJSON(w, http.StatusOK, List[projections.FamilySummary]{Items: s.Families.List(f, asOf)})
+	items, err := s.visible(r, p, "list", s.Families.List(f, asOf))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, List[projections.FamilySummary]{Items: items})
+}
+
+// visible keeps the families p may see, blanks the applicant's name for
+// those who see aggregates only (the auditor, the animator), and logs the
+// reads of personal data.
+func (s *Server) visible(r *http.Request, p Principal, what string, all []projections.FamilySummary) ([]projections.FamilySummary, error) {
+	out := make([]projections.FamilySummary, 0, len(all))
+	read := map[relation][]string{}
+	for _, f := range all {
+		rel, _ := s.familyRelation(p, f.ID)
+		switch rel {
+		case relNone:
+			continue
+		case relAuditor, relPartnership:
+			f.Applicant = ""
+		default:
+			read[rel] = append(read[rel], f.ID)
+		}
+		out = append(out, f)
+	}
+	for rel, ids := range read {
+		if err := s.logAccess(r, p, what, rel, ids...); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 func contains(vs []string, v string) bool {
@@ -169,7 +201,7 @@ func pastMoment(r *http.Request) (business domain.Date, recorded time.Time, past
 	return projections.Today(t), time.Time{}, true, nil
 }
 
-func (s *Server) familyPlan(w http.ResponseWriter, r *http.Request, _ Principal) {
+func (s *Server) familyPlan(w http.ResponseWriter, r *http.Request, p Principal) {
 	id, err := pathID(r, "id")
 	if err != nil {
 		s.writeError(w, r, err)
@@ -181,6 +213,11 @@ func (s *Server) familyPlan(w http.ResponseWriter, r *http.Request, _ Principal)
 		return
 	}
 	if !s.caughtUp(w, r) {
+		return
+	}
+	rel, scope, err := s.authorizeFamily(p, id, needPlan)
+	if err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	var plan projections.PlanView
@@ -199,22 +236,36 @@ func (s *Server) familyPlan(w http.ResponseWriter, r *http.Request, _ Principal)
 		s.writeError(w, r, domain.ErrFamilyNotFound.With("", "family case %s does not exist", id))
 		return
 	}
+	if rel == relTeam {
+		plan = teamView(plan, scope, scope.Team[p.WorkerID], projections.Today(s.Now()))
+	}
+	if err := s.logAccess(r, p, "plan", rel, id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	w.Header().Set("ETag", strconv.Quote(strconv.FormatInt(plan.Version, 10)))
 	writeJSON(w, http.StatusOK, plan)
 }
 
-func (s *Server) workerCaseload(w http.ResponseWriter, r *http.Request, _ Principal) {
-	s.caseload(w, r, s.Families.WorkerCaseload)
+func (s *Server) workerCaseload(w http.ResponseWriter, r *http.Request, p Principal) {
+	s.caseload(w, r, p, func(id string) bool { return id == p.WorkerID }, s.Families.WorkerCaseload)
 }
 
-func (s *Server) institutionCaseload(w http.ResponseWriter, r *http.Request, _ Principal) {
-	s.caseload(w, r, s.Families.InstitutionCaseload)
+func (s *Server) institutionCaseload(w http.ResponseWriter, r *http.Request, p Principal) {
+	s.caseload(w, r, p, func(id string) bool { return id == p.InstitutionID }, s.Families.InstitutionCaseload)
 }
 
-func (s *Server) caseload(w http.ResponseWriter, r *http.Request, load func(string, domain.Date) projections.Caseload) {
+// caseload answers a worker's or an institution's caseload: to the admin,
+// or to that worker or a user of that institution, with the families they
+// may see.
+func (s *Server) caseload(w http.ResponseWriter, r *http.Request, p Principal, own func(string) bool, load func(string, domain.Date) projections.Caseload) {
 	id, err := pathID(r, "id")
 	if err != nil {
 		s.writeError(w, r, err)
+		return
+	}
+	if p.Role != domain.RoleAdmin && !own(id) {
+		s.writeError(w, r, forbidden("a caseload is shown to its own worker or institution"))
 		return
 	}
 	asOf, err := s.asOf(r)
@@ -225,12 +276,32 @@ func (s *Server) caseload(w http.ResponseWriter, r *http.Request, load func(stri
 	if !s.caughtUp(w, r) {
 		return
 	}
-	writeJSON(w, http.StatusOK, load(id, asOf))
+	c := load(id, asOf)
+	if c.Families, err = s.visible(r, p, "caseload", c.Families); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	keep := map[string]bool{}
+	for _, f := range c.Families {
+		keep[f.ID] = true
+	}
+	c.Overdue = slices.DeleteFunc(c.Overdue, func(d projections.Deadline) bool { return !keep[d.FamilyID] })
+	c.Upcoming = slices.DeleteFunc(c.Upcoming, func(d projections.Deadline) bool { return !keep[d.FamilyID] })
+	writeJSON(w, http.StatusOK, c)
 }
 
-func (s *Server) familyHistory(w http.ResponseWriter, r *http.Request, _ Principal) {
+func (s *Server) familyHistory(w http.ResponseWriter, r *http.Request, p Principal) {
 	id, err := pathID(r, "id")
 	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	rel, _, err := s.authorizeFamily(p, id, needHistory)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.logAccess(r, p, "history", rel, id); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

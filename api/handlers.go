@@ -79,6 +79,11 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request, p Principal, cr
 	if cr.fields.OccurredAt != nil {
 		meta.OccurredAt = cr.fields.OccurredAt.UTC()
 	}
+	if err := s.mayExecute(p, cmd); err != nil {
+		s.metrics.commands.WithLabelValues(name, "forbidden").Inc()
+		s.writeError(w, r, err)
+		return
+	}
 	res, err := s.Handler.Execute(r.Context(), cmd, meta, cr.expected)
 	if err != nil {
 		outcome := "rejected"

@@ -32,6 +32,10 @@ func (s *Server) eraseFamily(w http.ResponseWriter, r *http.Request, p Principal
 	}
 	cmd.FamilyID = id
 	meta := domain.Meta{Actor: p.Actor(), Reason: cr.fields.Reason, CommandID: commandID(r, p, cr.key)}
+	if err := s.mayExecute(p, cmd); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	res, err := s.Handler.Execute(r.Context(), cmd, meta, cr.expected)
 	if err != nil && !errors.Is(err, domain.ErrFamilyErased) {
 		s.writeError(w, r, err)
@@ -65,13 +69,22 @@ type ExportedEvent struct {
 	Payload domain.Event `json:"payload"`
 }
 
-func (s *Server) exportFamily(w http.ResponseWriter, r *http.Request, _ Principal) {
+func (s *Server) exportFamily(w http.ResponseWriter, r *http.Request, p Principal) {
 	id, err := pathID(r, "id")
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	if !s.caughtUp(w, r) {
+		return
+	}
+	rel, _, err := s.authorizeFamily(p, id, needSubject)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.logAccess(r, p, "export", rel, id); err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	plan, ok := s.Families.Plan(id, projections.Today(s.Now()))

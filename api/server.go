@@ -36,6 +36,9 @@ type Config struct {
 	Events interface {
 		Load(ctx context.Context, aggregate, id string) ([]domain.Envelope, error)
 	}
+	// Access logs reads of personal data (nil: not logged, for tests of
+	// other things).
+	Access AccessLog
 	// Keys destroys a family's data key when it is erased.
 	Keys interface {
 		Erase(ctx context.Context, familyID string) (bool, error)

@@ -3,6 +3,7 @@ package domain
 import (
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -11,6 +12,7 @@ type UserRegistered struct {
 	Name          string `json:"name"`
 	Role          Role   `json:"role"`
 	InstitutionID string `json:"institution_id,omitempty"`
+	WorkerID      string `json:"worker_id,omitempty"` // the worker a coordinator or worker acts as
 }
 
 // TokenIssued records a bearer token given to a user. Only the SHA-256 hash
@@ -47,6 +49,7 @@ type RegisterUser struct {
 	Name          string `json:"name"`
 	Role          Role   `json:"role"`
 	InstitutionID string `json:"institution_id,omitempty"`
+	WorkerID      string `json:"worker_id,omitempty"`
 }
 
 // IssueToken asks to record a new token of a user by its hash.
@@ -82,6 +85,14 @@ func (c RegisterUser) Validate() error {
 			return err
 		}
 	}
+	if c.WorkerID != "" {
+		if err := checkID("worker_id", c.WorkerID); err != nil {
+			return err
+		}
+		if c.InstitutionID == "" {
+			return ErrRequired.With("institution_id", "a user acting as a worker needs the worker's institution")
+		}
+	}
 	return checkText("name", c.Name, true, maxName)
 }
 
@@ -111,6 +122,7 @@ type User struct {
 	Name          string
 	Role          Role
 	InstitutionID string
+	WorkerID      string
 	Tokens        []Token
 }
 
@@ -118,7 +130,7 @@ type User struct {
 func (u *User) Evolve(env Envelope) error {
 	switch e := env.Payload.(type) {
 	case UserRegistered:
-		u.ID, u.Name, u.Role, u.InstitutionID = env.AggregateID, e.Name, e.Role, e.InstitutionID
+		u.ID, u.Name, u.Role, u.InstitutionID, u.WorkerID = env.AggregateID, e.Name, e.Role, e.InstitutionID, e.WorkerID
 	case TokenIssued:
 		u.Tokens = append(u.Tokens, Token{ID: e.TokenID, Hash: e.Hash, ExpiresAt: e.ExpiresAt})
 	case TokenRevoked:
@@ -135,13 +147,26 @@ func (u *User) Evolve(env Envelope) error {
 }
 
 // Decide implements State.
-func (u *User) Decide(cmd Command, _ Meta, _ Facts) ([]Event, error) {
+func (u *User) Decide(cmd Command, _ Meta, facts Facts) ([]Event, error) {
 	switch c := cmd.(type) {
 	case RegisterUser:
 		if u.Version > 0 {
 			return nil, ErrAlreadyExists.With("", "user %s already exists", c.UserID)
 		}
-		return []Event{UserRegistered{Name: c.Name, Role: c.Role, InstitutionID: c.InstitutionID}}, nil
+		if c.WorkerID != "" {
+			inst, err := institutionRef(facts, "institution_id", c.InstitutionID)
+			if err != nil {
+				return nil, err
+			}
+			if !slices.ContainsFunc(inst.Workers, func(w Worker) bool { return w.ID == c.WorkerID }) {
+				return nil, ErrWorkerNotFound.With("worker_id", "worker %s does not work at %s", c.WorkerID, inst.Name)
+			}
+		} else if c.InstitutionID != "" {
+			if _, err := institutionRef(facts, "institution_id", c.InstitutionID); err != nil {
+				return nil, err
+			}
+		}
+		return []Event{UserRegistered{Name: c.Name, Role: c.Role, InstitutionID: c.InstitutionID, WorkerID: c.WorkerID}}, nil
 	case IssueToken:
 		if u.Version == 0 {
 			return nil, ErrUserNotFound.With("", "user %s does not exist", c.UserID)

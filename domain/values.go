@@ -214,3 +214,16 @@ func firstErr(errs ...error) error {
 	}
 	return nil
 }
+
+// Access is one read of a family's personal data: who, when, what, under
+// which relation to the family. Reads are logged apart from decisions.
+type Access struct {
+	At            time.Time `json:"at"`
+	UserID        string    `json:"user_id"`
+	Role          Role      `json:"role"`
+	InstitutionID string    `json:"institution_id,omitempty"`
+	FamilyID      string    `json:"family_id"`
+	What          string    `json:"what"`     // plan, export, history, list, caseload
+	Relation      string    `json:"relation"` // admin, coordinator, team, auditor, partnership
+	Sequence      uint64    `json:"sequence,omitempty"`
+}

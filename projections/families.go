@@ -715,3 +715,63 @@ func (p *Families) Snapshot() ([]byte, error) { return snapshot(&p.mu, p.byID) }
 
 // Restore implements Projection.
 func (p *Families) Restore(b []byte) error { return restore(&p.mu, &p.byID, b) }
+
+// FamilyScope is what access control needs to know of a family: who leads
+// it, who is on its team, and what its consents cover.
+type FamilyScope struct {
+	PartnershipID string
+	Coordinator   domain.TeamMember
+	Team          map[string]string // worker id → institution id
+	Erased        bool
+	family        domain.Family
+}
+
+// Covered reports whether the family's data of a category may be shared
+// with an institution on day d (its consents and legal bases, by the
+// domain's rule).
+func (s FamilyScope) Covered(institutionID string, c domain.DataCategory, d domain.Date) bool {
+	return s.family.Covered(institutionID, c, d)
+}
+
+// Scope returns the access facts of a family.
+func (p *Families) Scope(id string) (FamilyScope, bool) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	f, ok := p.byID[id]
+	if !ok {
+		return FamilyScope{}, false
+	}
+	s := FamilyScope{PartnershipID: f.PartnershipID, Coordinator: f.Opened.Coordinator, Team: map[string]string{}, Erased: f.Erased,
+		family: domain.Family{Coordinator: f.Opened.Coordinator, Consents: map[string]*domain.Consent{}, Legal: slices.Clone(f.LegalBases)}}
+	for _, m := range f.Team {
+		s.Team[m.WorkerID] = m.InstitutionID
+	}
+	for _, c := range f.Consents {
+		s.family.Consents[c.ConsentID] = &domain.Consent{ConsentGiven: c.ConsentGiven, Withdrawn: c.Withdrawn, WithdrawnOn: c.WithdrawnOn}
+	}
+	return s, true
+}
+
+// AreaCategory is the data category that covers a need area of the
+// diagnosis, for showing a team member only what the consent covers.
+func AreaCategory(a domain.NeedArea) domain.DataCategory {
+	switch a {
+	case domain.AreaHousing:
+		return domain.DataHousing
+	case domain.AreaIncome:
+		return domain.DataIncome
+	case domain.AreaEmployment:
+		return domain.DataEmployment
+	case domain.AreaHealth, domain.AreaDisability:
+		return domain.DataHealth
+	case domain.AreaAddiction:
+		return domain.DataAddiction
+	case domain.AreaViolence:
+		return domain.DataViolence
+	case domain.AreaEducation:
+		return domain.DataEducation
+	case domain.AreaJustice:
+		return domain.DataJustice
+	}
+	return domain.DataBasic // parenting and childcare
+}

@@ -31,8 +31,8 @@ func TestPlansAsOfPastMoments(t *testing.T) {
 	w.at(day(2020, 2, 25), domain.CompleteDiagnosis{FamilyID: w.fid, Date: day(2020, 2, 25)}, "")
 	w.at(day(2020, 3, 1), domain.FormTeam{FamilyID: w.fid, Date: day(2020, 3, 1)}, "")
 	terms := domain.ContractTerms{Variant: domain.VariantB, Assessment: domain.Assessment{Causes: "bezrobocie"}, MainGoal: "samodzielność",
-		Goals:   []domain.Goal{{ID: "g1", Description: "praca"}},
-		Actions: []domain.Action{{ID: "a1", GoalID: "g1", Description: "rejestracja", Responsible: domain.Party{Kind: domain.PartyClient}, Deadline: day(2020, 4, 15)}},
+		Goals:        []domain.Goal{{ID: "g1", Description: "praca"}},
+		Actions:      []domain.Action{{ID: "a1", GoalID: "g1", Description: "rejestracja", Responsible: domain.Party{Kind: domain.PartyClient}, Deadline: day(2020, 4, 15)}},
 		ClientDuties: "udział", CoordinatorDuties: "wsparcie", StartDate: day(2020, 3, 10), EndDate: day(2020, 9, 30)}
 	w.at(day(2020, 3, 10), domain.DraftContract{FamilyID: w.fid, ContractTerms: terms}, "")
 	afterSigning := w.at(day(2020, 3, 10), domain.SignContract{FamilyID: w.fid, Date: day(2020, 3, 10), ClientID: w.applicant}, "")

@@ -15,6 +15,7 @@ type UserView struct {
 	Name          string         `json:"name"`
 	Role          domain.Role    `json:"role"`
 	InstitutionID string         `json:"institution_id,omitempty"`
+	WorkerID      string         `json:"worker_id,omitempty"`
 	Tokens        []domain.Token `json:"tokens"`
 	Version       int64          `json:"version"`
 }
@@ -47,7 +48,7 @@ func (p *Users) Apply(env domain.Envelope) error {
 		return nil
 	}
 	if e, ok := env.Payload.(domain.UserRegistered); ok {
-		p.byID[env.AggregateID] = &UserView{ID: env.AggregateID, Name: e.Name, Role: e.Role, InstitutionID: e.InstitutionID,
+		p.byID[env.AggregateID] = &UserView{ID: env.AggregateID, Name: e.Name, Role: e.Role, InstitutionID: e.InstitutionID, WorkerID: e.WorkerID,
 			Tokens: []domain.Token{}, Version: env.AggregateVersion}
 		return nil
 	}

@@ -41,13 +41,13 @@ func TestHistoryAndPlansAsOfOnTheDemo(t *testing.T) {
 	assert.Equal(t, http.StatusForbidden, getJSON(t, base+"/api/v1/families/"+f.ID+"/history", tokens["evaluator"], nil))
 
 	var then, now struct{ Stage string }
-	require.Equal(t, http.StatusOK, getJSON(t, base+"/api/v1/families/"+f.ID+"/plan?as_of="+f.OpenedOn, tokens["coordinator"], &then))
-	require.Equal(t, http.StatusOK, getJSON(t, base+"/api/v1/families/"+f.ID+"/plan", tokens["coordinator"], &now))
+	require.Equal(t, http.StatusOK, getJSON(t, base+"/api/v1/families/"+f.ID+"/plan?as_of="+f.OpenedOn, tokens["admin"], &then))
+	require.Equal(t, http.StatusOK, getJSON(t, base+"/api/v1/families/"+f.ID+"/plan", tokens["admin"], &now))
 	assert.Equal(t, "opened", then.Stage, "on its opening day the case was just opened")
 	assert.Equal(t, "contract_ended", now.Stage)
-	assert.Equal(t, http.StatusNotFound, getJSON(t, base+"/api/v1/families/"+f.ID+"/plan?as_of=2019-01-01", tokens["coordinator"], nil), "before the opening it did not exist")
-	assert.Equal(t, http.StatusBadRequest, getJSON(t, base+"/api/v1/families/"+f.ID+"/plan?as_of=yesterday", tokens["coordinator"], nil))
-	assert.Equal(t, http.StatusBadRequest, getJSON(t, base+"/api/v1/families/"+f.ID+"/plan?as_of=2020-01-01&time=sometime", tokens["coordinator"], nil))
+	assert.Equal(t, http.StatusNotFound, getJSON(t, base+"/api/v1/families/"+f.ID+"/plan?as_of=2019-01-01", tokens["admin"], nil), "before the opening it did not exist")
+	assert.Equal(t, http.StatusBadRequest, getJSON(t, base+"/api/v1/families/"+f.ID+"/plan?as_of=yesterday", tokens["admin"], nil))
+	assert.Equal(t, http.StatusBadRequest, getJSON(t, base+"/api/v1/families/"+f.ID+"/plan?as_of=2020-01-01&time=sometime", tokens["admin"], nil))
 	require.Equal(t, 0, stop())
 
 	var stdout, stderr syncBuffer

@@ -96,13 +96,14 @@ var demoUsers = []struct {
 	role        domain.Role
 	name        string
 	institution string // slug, or ""
+	worker      string // the worker's name at the institution, or ""
 }{
-	{domain.RoleAdmin, "Administrator systemu", ""},
-	{domain.RoleAnimator, "Ewa Przykładowa (animatorka PZK Sieradz)", "mops-sieradz"},
-	{domain.RoleCoordinator, "Marta Testowa (pracownik socjalny)", "mops-sieradz"},
-	{domain.RoleWorker, "Piotr Fikcyjny (pedagog szkolny)", "sp1-sieradz"},
-	{domain.RoleEvaluator, "Zespół ewaluacji RCPS w Łodzi", ""},
-	{domain.RoleAuditor, "Audytor wewnętrzny", ""},
+	{domain.RoleAdmin, "Administrator systemu", "", ""},
+	{domain.RoleAnimator, "Ewa Przykładowa (animatorka PZK Sieradz)", "mops-sieradz", ""},
+	{domain.RoleCoordinator, "Marta Testowa (pracownik socjalny)", "mops-sieradz", "Marta Testowa"},
+	{domain.RoleWorker, "Piotr Fikcyjny (pedagog szkolny)", "sp1-sieradz", "Piotr Fikcyjny"},
+	{domain.RoleEvaluator, "Zespół ewaluacji RCPS w Łodzi", "", ""},
+	{domain.RoleAuditor, "Audytor wewnętrzny", "", ""},
 }
 
 // DemoTokensFile is where --demo writes the demo users' tokens.
@@ -255,6 +256,9 @@ func demoTokens(run func(string, domain.Command, time.Time, string) error, dataD
 		reg := domain.RegisterUser{UserID: uid, Name: u.name, Role: u.role}
 		if u.institution != "" {
 			reg.InstitutionID = demoID("institution", u.institution)
+		}
+		if u.worker != "" {
+			reg.WorkerID = demoID("worker", u.institution, u.worker)
 		}
 		if err := run("user/"+string(u.role), reg, now, "użytkownik demonstracyjny"); err != nil {
 			return err

@@ -28,8 +28,9 @@ const AdminTokenFile = "admin-token"
 // serveConfig is the configuration of serve, from its flags.
 type serveConfig struct {
 	storeConfig
-	http     string
-	logLevel string
+	http            string
+	logLevel        string
+	accessRetention time.Duration
 }
 
 func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
@@ -40,8 +41,12 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.StringVar(&c.http, "http", "127.0.0.1:8080", "HTTP address of the API")
 	fs.BoolVar(&c.demo, "demo", false, "load the demo partnerships and users (tokens in <data>/demo-tokens.json)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.DurationVar(&c.accessRetention, "access-log-retention", 2*365*24*time.Hour, "how long the log of reads of personal data is kept (0: for ever)")
 	if err := parseFlags(fs, args); err != nil {
 		return c, err
+	}
+	if c.accessRetention < 0 {
+		return c, usagef("--access-log-retention %s: must not be negative", c.accessRetention)
 	}
 	if _, _, err := net.SplitHostPort(c.http); err != nil {
 		return c, usagef("--http %q: want host:port (e.g. 127.0.0.1:8080)", c.http)
@@ -85,7 +90,14 @@ func startEngine(ctx context.Context, c serveConfig, log *slog.Logger) (*engine,
 		store.Close()
 		return nil, err
 	}
-	e.api = api.New(api.Config{Handler: e.handler, Runner: e.runner, Institutions: e.institutions, Partnerships: e.partnerships,
+	access, err := store.OpenAccessLog(ctx, c.accessRetention)
+	if err != nil {
+		_ = e.runner.Stop(ctx)
+		keys.Close()
+		store.Close()
+		return nil, err
+	}
+	e.api = api.New(api.Config{Access: access, Handler: e.handler, Runner: e.runner, Institutions: e.institutions, Partnerships: e.partnerships,
 		Users: e.users, Families: e.families, Events: store, Keys: keys, Store: store, Logger: log, Registry: prometheus.NewRegistry()})
 	return e, nil
 }

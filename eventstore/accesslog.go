@@ -1,0 +1,118 @@
+package eventstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/synadia-io/orbit.go/jetstreamext"
+
+	"github.com/kooperacje/kooperacje/domain"
+)
+
+// AccessStream keeps the log of reads of families' personal data, apart
+// from the decisions so that it has its own retention.
+const AccessStream = "KOOPERACJE_ACCESS"
+
+const accessPrefix = "koopaccess"
+
+// AccessLog records and queries reads of personal data.
+type AccessLog struct {
+	js   jetstream.JetStream
+	name string
+}
+
+// OpenAccessLog creates or updates the access stream; maxAge bounds how
+// long entries are kept (0: for ever).
+func (s *Store) OpenAccessLog(ctx context.Context, maxAge time.Duration) (*AccessLog, error) {
+	_, err := s.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        AccessStream,
+		Description: "Kooperacje: who read which family's personal data",
+		Subjects:    []string{accessPrefix + ".>"},
+		Storage:     jetstream.FileStorage,
+		Replicas:    s.stream.CachedInfo().Config.Replicas,
+		MaxAge:      maxAge,
+		DenyDelete:  true,
+		DenyPurge:   true,
+		AllowDirect: true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open access log: %w", err)
+	}
+	return &AccessLog{js: s.js, name: AccessStream}, nil
+}
+
+func accessSubject(family, user string) string {
+	return accessPrefix + ".family." + family + ".user." + user
+}
+
+// Record stores reads, all before returning: a read is not answered
+// before it is logged.
+func (l *AccessLog) Record(ctx context.Context, entries ...domain.Access) error {
+	futures := make([]jetstream.PubAckFuture, 0, len(entries))
+	for _, a := range entries {
+		if _, err := Subject("family", a.FamilyID); err != nil {
+			return err
+		}
+		if _, err := Subject("user", a.UserID); err != nil {
+			return err
+		}
+		b, err := json.Marshal(a)
+		if err != nil {
+			return err
+		}
+		f, err := l.js.PublishMsgAsync(&nats.Msg{Subject: accessSubject(a.FamilyID, a.UserID), Data: b})
+		if err != nil {
+			return fmt.Errorf("record access: %w", err)
+		}
+		futures = append(futures, f)
+	}
+	for _, f := range futures {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			return fmt.Errorf("record access: %w", err)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// Query returns up to limit reads of a family (family set), or of a user
+// (user set), oldest first, from sequence from on.
+func (l *AccessLog) Query(ctx context.Context, family, user string, from uint64, limit int) ([]domain.Access, error) {
+	if family == "" {
+		family = "*"
+	}
+	if user == "" {
+		user = "*"
+	}
+	if from == 0 {
+		from = 1
+	}
+	msgs, err := jetstreamext.GetBatch(ctx, l.js, l.name, limit, jetstreamext.GetBatchSeq(from), jetstreamext.GetBatchSubject(accessSubject(family, user)))
+	if err != nil {
+		return nil, fmt.Errorf("query access log: %w", err)
+	}
+	out := []domain.Access{}
+	for msg, err := range msgs {
+		if errors.Is(err, jetstreamext.ErrNoMessages) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("query access log: %w", err)
+		}
+		var a domain.Access
+		if err := json.Unmarshal(msg.Data, &a); err != nil {
+			return nil, fmt.Errorf("%w: access log sequence %d", ErrCorrupt, msg.Sequence)
+		}
+		a.Sequence = msg.Sequence
+		out = append(out, a)
+	}
+	return out, nil
+}
