@@ -68,6 +68,10 @@ var (
 	writeFamilies = permission{roles: []domain.Role{domain.RoleAdmin, domain.RoleCoordinator, domain.RoleWorker}}
 	// Decision histories: the auditor's main view.
 	readHistory = permission{roles: []domain.Role{domain.RoleAdmin, domain.RoleCoordinator, domain.RoleAuditor}}
+	// The access log: the auditor's and the administrator's.
+	readAccessLog = permission{roles: []domain.Role{domain.RoleAdmin, domain.RoleAuditor}}
+	// Users and their tokens.
+	manageUsers = permission{roles: []domain.Role{domain.RoleAdmin}}
 	// Data-subject requests: erasure and the export of everything held.
 	eraseFamilies = permission{roles: []domain.Role{domain.RoleAdmin, domain.RoleCoordinator}}
 )

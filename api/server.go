@@ -139,6 +139,11 @@ func (s *Server) routes() {
 	s.handle("POST /api/v1/families/{id}/reopen", pathCommand(s, false, setFamily[domain.ReopenCase]), writeFamilies)
 	s.handle("POST /api/v1/families/{id}/erase", s.eraseFamily, eraseFamilies)
 	s.handle("GET /api/v1/families/{id}/export", s.exportFamily, eraseFamilies)
+	s.handle("GET /api/v1/access-log", s.accessLog, readAccessLog)
+	s.handle("GET /api/v1/users", s.listUsers, manageUsers)
+	s.handle("POST /api/v1/users", s.registerUser, manageUsers)
+	s.handle("POST /api/v1/users/{id}/tokens", s.issueToken, manageUsers)
+	s.handle("DELETE /api/v1/users/{id}/tokens/{tokenID}", s.revokeToken, manageUsers)
 	s.handle("GET /api/v1/workers/{id}/caseload", s.workerCaseload, readFamilies)
 	s.handle("GET /api/v1/institutions/{id}/caseload", s.institutionCaseload, readFamilies)
 

@@ -3,10 +3,14 @@ package main
 import (
 	"context"
 	"net/http"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/kooperacje/kooperacje/vault"
 )
 
 func TestHistoryAndPlansAsOfOnTheDemo(t *testing.T) {
@@ -57,4 +61,46 @@ func TestHistoryAndPlansAsOfOnTheDemo(t *testing.T) {
 	stderr = syncBuffer{}
 	assert.Equal(t, 2, run(context.Background(), []string{"audit", "--data", dir, "--demo", "--family", "nope"}, &stdout, &stderr))
 	assert.Contains(t, stderr.String(), "--family")
+}
+
+func TestTokensFromTheCommandLine(t *testing.T) {
+	_, key := vault.NewMasterKey()
+	t.Setenv(MasterKeyEnv, key)
+	dir := t.TempDir()
+	var stdout, stderr syncBuffer
+	require.Equal(t, 0, run(context.Background(), []string{"token", "create", "--data", dir, "--name", "Audytor Zewnętrzny", "--role", "auditor", "--expires", "24h"}, &stdout, &stderr), stderr.String())
+	tok := strings.TrimSpace(stdout.String())
+	require.True(t, strings.HasPrefix(tok, "koop_"))
+	m := regexp.MustCompile(`user (\S+), token (\S+)`).FindStringSubmatch(stderr.String())
+	require.Len(t, m, 3)
+	user, tokenID := strings.TrimSuffix(m[1], ","), m[2]
+
+	base, stop := startServe(t, "--data", dir)
+	var me struct{ Role string }
+	require.Equal(t, http.StatusOK, getJSON(t, base+"/api/v1/me", tok, &me))
+	assert.Equal(t, "auditor", me.Role)
+	require.Equal(t, 0, stop())
+
+	stdout, stderr = syncBuffer{}, syncBuffer{}
+	require.Equal(t, 0, run(context.Background(), []string{"token", "revoke", "--data", dir, "--user", user, "--token", tokenID}, &stdout, &stderr), stderr.String())
+	base, _ = startServe(t, "--data", dir)
+	assert.Equal(t, http.StatusUnauthorized, getJSON(t, base+"/api/v1/me", tok, nil), "a revoked token no longer authenticates")
+
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"neither a user nor a name", []string{"token", "create", "--data", dir}, "--user ID, or --name"},
+		{"an unknown role", []string{"token", "create", "--data", dir, "--name", "X", "--role", "king"}, "role"},
+		{"revoke without a token", []string{"token", "revoke", "--data", dir, "--user", user}, "--token"},
+		{"no subcommand", []string{"token"}, "create or revoke"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr syncBuffer
+			assert.NotEqual(t, 0, run(context.Background(), tt.args, &stdout, &stderr))
+			assert.Contains(t, stderr.String(), tt.want)
+		})
+	}
 }
