@@ -148,14 +148,27 @@ func TestAuthorisation(t *testing.T) {
 		})
 	}
 
-	// The animator runs partnerships: every command is theirs as well as
-	// the admin's.
+	// The animator runs the partnerships their institution leads: every
+	// command on them is theirs as well as the admin's; on others, none.
 	spare := newBadInputFixture(ta)
+	animator := ta.user(domain.RoleAnimator, spare.ops, "")
+	for _, key := range commandOrder {
+		if key == "institution" || key == "worker" || key == "retention" {
+			continue // institutions are every animator's, not a partnership's
+		}
+		rt := commandRoutes(spare)[key]
+		t.Run("an animator of another institution may not "+rt.name, func(t *testing.T) {
+			before := ta.lastSeq()
+			r := ta.do(rt.method, rt.path, ta.tokens[domain.RoleAnimator], nil, rt.valid)
+			requireProblem(t, r, http.StatusForbidden, "forbidden", "")
+			assert.Equal(t, before, ta.lastSeq())
+		})
+	}
 	for _, key := range commandOrder {
 		rt := commandRoutes(spare)[key]
 		t.Run("the animator may "+rt.name, func(t *testing.T) {
 			before := ta.lastSeq()
-			r := ta.do(rt.method, rt.path, ta.tokens[domain.RoleAnimator], nil, rt.valid)
+			r := ta.do(rt.method, rt.path, animator, nil, rt.valid)
 			require.Less(t, r.status, 300, "%s", r.raw)
 			assert.Equal(t, before+1, ta.lastSeq())
 		})

@@ -171,9 +171,10 @@ func TestIdempotencyKey(t *testing.T) {
 
 	t.Run("the same key from two users is two commands", func(t *testing.T) {
 		key := map[string]string{"Idempotency-Key": "my-first-partnership"}
+		animator := ta.user(domain.RoleAnimator, f.ops, "")
 		before := ta.lastSeq()
 		a := ta.do(http.MethodPost, "/api/v1/partnerships", admin, key, initiate)
-		b := ta.do(http.MethodPost, "/api/v1/partnerships", ta.tokens[domain.RoleAnimator], key, initiate)
+		b := ta.do(http.MethodPost, "/api/v1/partnerships", animator, key, initiate)
 		require.Equal(t, http.StatusCreated, a.status, "%s", a.raw)
 		require.Equal(t, http.StatusCreated, b.status, "%s", b.raw)
 		assert.NotEqual(t, a.body["id"], b.body["id"])

@@ -215,7 +215,7 @@ func (s *Server) familyPlan(w http.ResponseWriter, r *http.Request, p Principal)
 	if !s.caughtUp(w, r) {
 		return
 	}
-	rel, scope, err := s.authorizeFamily(p, id, needPlan)
+	rel, scope, err := s.authorizeFamily(r.Context(), p, id, needPlan)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -296,7 +296,7 @@ func (s *Server) familyHistory(w http.ResponseWriter, r *http.Request, p Princip
 		s.writeError(w, r, err)
 		return
 	}
-	rel, _, err := s.authorizeFamily(p, id, needHistory)
+	rel, _, err := s.authorizeFamily(r.Context(), p, id, needHistory)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

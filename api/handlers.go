@@ -79,7 +79,7 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request, p Principal, cr
 	if cr.fields.OccurredAt != nil {
 		meta.OccurredAt = cr.fields.OccurredAt.UTC()
 	}
-	if err := s.mayExecute(p, cmd); err != nil {
+	if err := s.mayExecute(r.Context(), p, cmd); err != nil {
 		s.metrics.commands.WithLabelValues(name, "forbidden").Inc()
 		s.writeError(w, r, err)
 		return

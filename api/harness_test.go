@@ -20,13 +20,18 @@ import (
 	"github.com/kooperacje/kooperacje/domain"
 	"github.com/kooperacje/kooperacje/eventstore"
 	"github.com/kooperacje/kooperacje/projections"
+	"github.com/kooperacje/kooperacje/vault"
 )
 
 // testAPI is the whole API over real HTTP, on a real embedded JetStream in
-// a temporary directory, with one user and token for every role.
+// a temporary directory, with one user and token for every role. As in
+// production, the store seals personal data with a keyring under a fresh
+// master key.
 type testAPI struct {
 	t            *testing.T
 	store        *eventstore.Store
+	keys         *vault.Keyring
+	access       *eventstore.AccessLog
 	runner       *projections.Runner
 	handler      *domain.Handler
 	institutions *projections.Institutions
@@ -50,10 +55,17 @@ func newTestAPI(t *testing.T, configure ...func(*api.Config)) *testAPI {
 	store, err := eventstore.Open(ctx, eventstore.Options{DataDir: t.TempDir(), Listen: eventstore.ListenOff})
 	require.NoError(t, err)
 	t.Cleanup(store.Close)
+	// Personal data is sealed from the first append on, as serve does.
+	master, _ := vault.NewMasterKey()
+	keys, err := vault.OpenKeyring(ctx, store.JetStream(), master, 1)
+	require.NoError(t, err)
+	t.Cleanup(keys.Close)
+	store.Protect(keys)
 
 	ta := &testAPI{
 		t:            t,
 		store:        store,
+		keys:         keys,
 		handler:      &domain.Handler{Store: store},
 		institutions: projections.NewInstitutions(),
 		partnerships: projections.NewPartnerships(),
@@ -83,6 +95,8 @@ func newTestAPI(t *testing.T, configure ...func(*api.Config)) *testAPI {
 		last = res.Sequence
 	}
 	require.NoError(t, ta.runner.WaitFor(ctx, last))
+	ta.access, err = store.OpenAccessLog(ctx, 0)
+	require.NoError(t, err)
 
 	cfg := api.Config{
 		Handler:      ta.handler,
@@ -91,6 +105,9 @@ func newTestAPI(t *testing.T, configure ...func(*api.Config)) *testAPI {
 		Partnerships: ta.partnerships,
 		Users:        ta.users,
 		Families:     ta.families,
+		Events:       store,
+		Keys:         keys,
+		Access:       ta.access,
 		Store:        store,
 	}
 	for _, c := range configure {
@@ -177,7 +194,7 @@ func (ta *testAPI) admin(method, path string, body any) response {
 }
 
 // command sends a command as the admin, requires the status and returns
-// the command's answer.
+// the command's answer once the read models have applied it (see settle).
 func (ta *testAPI) command(method, path string, body any, status int) api.CommandResponse {
 	ta.t.Helper()
 	r := ta.admin(method, path, body)
@@ -186,7 +203,19 @@ func (ta *testAPI) command(method, path string, body any, status int) api.Comman
 	require.NoError(ta.t, json.Unmarshal(r.raw, &cr))
 	require.NotEmpty(ta.t, cr.ID)
 	require.NotZero(ta.t, cr.Sequence)
+	ta.settle(cr.Sequence)
 	return cr
+}
+
+// settle waits until the read models have applied seq. Access control
+// decides a command on a family from the read models, which a command
+// cannot ask to catch up (no ?min_seq on commands): a command sent right
+// after the one that opened the family may otherwise find no family.
+func (ta *testAPI) settle(seq uint64) {
+	ta.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	require.NoError(ta.t, ta.runner.WaitFor(ctx, seq))
 }
 
 // read GETs path as the admin once the read models reached seq, requires

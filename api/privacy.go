@@ -32,7 +32,7 @@ func (s *Server) eraseFamily(w http.ResponseWriter, r *http.Request, p Principal
 	}
 	cmd.FamilyID = id
 	meta := domain.Meta{Actor: p.Actor(), Reason: cr.fields.Reason, CommandID: commandID(r, p, cr.key)}
-	if err := s.mayExecute(p, cmd); err != nil {
+	if err := s.mayExecute(r.Context(), p, cmd); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -78,7 +78,7 @@ func (s *Server) exportFamily(w http.ResponseWriter, r *http.Request, p Principa
 	if !s.caughtUp(w, r) {
 		return
 	}
-	rel, _, err := s.authorizeFamily(p, id, needSubject)
+	rel, _, err := s.authorizeFamily(r.Context(), p, id, needSubject)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

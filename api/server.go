@@ -19,9 +19,11 @@ import (
 	"github.com/kooperacje/kooperacje/projections"
 )
 
-// Pinger reports whether the event store answers.
-type Pinger interface {
+// Store is what the API asks of the event store directly: whether it
+// answers, and how far it reaches.
+type Store interface {
 	Ping(ctx context.Context) error
+	LastSequence(ctx context.Context) (uint64, error)
 }
 
 // Config is what the API is built from; cmd/kooperacje wires it.
@@ -43,7 +45,7 @@ type Config struct {
 	Keys interface {
 		Erase(ctx context.Context, familyID string) (bool, error)
 	}
-	Store  Pinger
+	Store  Store
 	Logger *slog.Logger
 	// Registry receives the API's metrics; a new one if nil.
 	Registry *prometheus.Registry
