@@ -145,7 +145,7 @@ func jsonError(err error) error {
 		if typ.Field == "" {
 			return domain.Invalid("", "the body must be a JSON object, not %s", typ.Value)
 		}
-		return domain.Invalid(typ.Field, "must be %s, not %s", jsonKind(typ.Type.Kind().String()), typ.Value)
+		return domain.Invalid(jsonPath(typ.Field), "must be %s, not %s", jsonKind(typ.Type.Kind().String()), typ.Value)
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return domain.Invalid("", "malformed JSON: the body ends too early")
 	}
@@ -157,6 +157,19 @@ func jsonError(err error) error {
 	// Errors from a field's own UnmarshalJSON (a date, say) do not name
 	// the field in a structured way; they say what was wrong.
 	return domain.Invalid("", "%s", strings.TrimPrefix(msg, "json: "))
+}
+
+// jsonPath drops the Go names of embedded structs from a decoding error's
+// field path ("WorkerRef.worker_id" is "worker_id" in the request).
+func jsonPath(field string) string {
+	parts := strings.Split(field, ".")
+	kept := parts[:0]
+	for _, p := range parts {
+		if p != "" && !(p[0] >= 'A' && p[0] <= 'Z') {
+			kept = append(kept, p)
+		}
+	}
+	return strings.Join(kept, ".")
 }
 
 func jsonKind(k string) string {

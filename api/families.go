@@ -1,7 +1,9 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"time"
@@ -55,8 +57,14 @@ func setUpdateReferral(r *http.Request, _ Principal, _ commandRequest, id string
 
 func setUpdateAction(r *http.Request, _ Principal, _ commandRequest, id string, c *domain.UpdateAction) (string, error) {
 	c.FamilyID, c.ActionID = id, r.PathValue("actionID")
+	if !actionKey.MatchString(c.ActionID) {
+		return "", &domain.Error{Kind: domain.ErrNotFound, Code: "not_found", Message: fmt.Sprintf("%q is not an action id", c.ActionID)}
+	}
 	return "", nil
 }
+
+// actionKey is the form of a contract's action ids.
+var actionKey = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 func setStaffSupport(_ *http.Request, p Principal, cr commandRequest, id string, c *domain.RecordStaffSupport) (string, error) {
 	c.PartnershipID, c.ActivityID = id, newID(p, cr.key, "staff-support")

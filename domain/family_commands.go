@@ -691,7 +691,7 @@ func (f *Family) Decide(cmd Command, meta Meta, facts Facts) ([]Event, error) {
 	case WithdrawConsent:
 		con := f.Consents[c.ConsentID]
 		if con == nil || con.Withdrawn {
-			return nil, ErrConsentNotFound.With("consent_id", "consent %s is not an active consent of this family", c.ConsentID)
+			return nil, ErrConsentNotFound.With("", "consent %s is not an active consent of this family", c.ConsentID)
 		}
 		return []Event{ConsentWithdrawn{ConsentID: c.ConsentID, WithdrawnOn: c.WithdrawnOn}}, nil
 	case RecordLegalBasis:
@@ -752,7 +752,7 @@ func (f *Family) Decide(cmd Command, meta Meta, facts Facts) ([]Event, error) {
 	case UpdateReferral:
 		r := f.Referrals[c.ReferralID]
 		if r == nil {
-			return nil, ErrReferralNotFound.With("referral_id", "referral %s does not exist", c.ReferralID)
+			return nil, ErrReferralNotFound.With("", "referral %s does not exist", c.ReferralID)
 		}
 		switch {
 		case r.Status == ReferralRequestedStatus && c.Status == ReferralAcceptedStatus:
@@ -969,7 +969,7 @@ func (f *Family) updateAction(c UpdateAction) ([]Event, error) {
 	}
 	st, ok := f.Contract.Actions[c.ActionID]
 	if !ok {
-		return nil, ErrActionNotFound.With("action_id", "action %s is not in the contract", c.ActionID)
+		return nil, ErrActionNotFound.With("", "action %s is not in the contract", c.ActionID)
 	}
 	switch {
 	case c.Status == ActionStatusStarted && st == ActionStatusPlanned:

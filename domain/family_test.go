@@ -725,7 +725,7 @@ func TestFamilyConsent(t *testing.T) {
 			when: func(f *famFix) domain.Command {
 				return domain.WithdrawConsent{FamilyID: f.family, ConsentID: domain.IDFromKey("family-test/consent/none"), WithdrawnOn: famDay(time.March, 1)}
 			},
-			err: domain.ErrConsentNotFound, kind: domain.ErrNotFound, field: "consent_id",
+			err: domain.ErrConsentNotFound, kind: domain.ErrNotFound, field: "",
 		},
 		{
 			name: "withdraw a consent twice",
@@ -734,7 +734,7 @@ func TestFamilyConsent(t *testing.T) {
 				f.must(withdraw(f))
 			},
 			when: withdraw,
-			err:  domain.ErrConsentNotFound, kind: domain.ErrNotFound, field: "consent_id",
+			err:  domain.ErrConsentNotFound, kind: domain.ErrNotFound, field: "",
 		},
 		{
 			name: "record a legal basis without a reason",
@@ -1357,7 +1357,7 @@ func TestFamilyReferral(t *testing.T) {
 		{
 			name: "update a referral that does not exist",
 			when: func(f *famFix) domain.Command { return f.updateReferralCmd(fixed, domain.ReferralAcceptedStatus) },
-			err:  domain.ErrReferralNotFound, kind: domain.ErrNotFound, field: "referral_id",
+			err:  domain.ErrReferralNotFound, kind: domain.ErrNotFound, field: "",
 		},
 	})
 }
@@ -1762,7 +1762,7 @@ func TestFamilyContractActions(t *testing.T) {
 		{
 			name: "start an action that is not in the contract", given: after(),
 			when: func(f *famFix) domain.Command { return f.actionCmd("a9", domain.ActionStatusStarted) },
-			err:  domain.ErrActionNotFound, kind: domain.ErrNotFound, field: "action_id",
+			err:  domain.ErrActionNotFound, kind: domain.ErrNotFound, field: "",
 		},
 		{
 			name:  "start an action of an unsigned draft",
@@ -1786,7 +1786,7 @@ func TestFamilyContractActions(t *testing.T) {
 				f.must(c)
 			},
 			when: a1(domain.ActionStatusStarted),
-			err:  domain.ErrActionNotFound, kind: domain.ErrNotFound, field: "action_id",
+			err:  domain.ErrActionNotFound, kind: domain.ErrNotFound, field: "",
 		},
 	})
 }

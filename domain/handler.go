@@ -109,6 +109,12 @@ func (h *Handler) Execute(ctx context.Context, cmd Command, meta Meta, expected 
 		res, err := h.execute(ctx, aggregate, id, cmd, meta, expected)
 		retry := expected == AnyVersion && errors.Is(err, ErrVersionConflict) && attempt < retries
 		if !retry {
+			var de *Error
+			if expected != AnyVersion && errors.As(err, &de) && de.Code == ErrVersionConflict.Code && de.Field == "" {
+				// Whether the handler or the store saw the change first, the
+				// caller's expected version (If-Match) is what was stale.
+				return res, de.With("If-Match", "expected version %d: %s", expected, de.Message)
+			}
 			return res, err
 		}
 	}

@@ -82,7 +82,7 @@ func (s *Store) Append(ctx context.Context, aggregate, id string, expectedVersio
 			if res, found, ferr := s.findCommand(ctx, subject, meta.CommandID); ferr != nil || found {
 				return res, ferr
 			}
-			return domain.Result{}, domain.ErrVersionConflict.With("", "%s has changed since version %d", subject, expectedVersion)
+			return domain.Result{}, domain.ErrVersionConflict.With("", "the %s has changed since version %d", aggregate, expectedVersion)
 		}
 		return domain.Result{}, fmt.Errorf("publish to %s: %w", subject, err)
 	}

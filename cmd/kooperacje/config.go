@@ -122,6 +122,9 @@ func (c *storeConfig) loadMasterKey() (vault.MasterKey, error) {
 		}
 		return k, err
 	}
+	if err := os.MkdirAll(c.data, 0o700); err != nil {
+		return vault.MasterKey{}, fmt.Errorf("create data directory: %w", err)
+	}
 	path := filepath.Join(c.data, DemoMasterKeyFile)
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		_, text := vault.NewMasterKey()
@@ -135,10 +138,10 @@ func (c *storeConfig) loadMasterKey() (vault.MasterKey, error) {
 // open opens the event store and the keyring with master, and makes the
 // store seal personal data with it.
 func (c *storeConfig) open(ctx context.Context, master vault.MasterKey, log *slog.Logger) (*eventstore.Store, *vault.Keyring, error) {
-	if c.natsURL == "" {
-		if err := os.MkdirAll(c.data, 0o700); err != nil {
-			return nil, nil, fmt.Errorf("create data directory: %w", err)
-		}
+	// The data directory holds the embedded server's store, and with an
+	// external server still the engine's own files (tokens).
+	if err := os.MkdirAll(c.data, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("create data directory: %w", err)
 	}
 	store, err := eventstore.Open(ctx, eventstore.Options{
 		DataDir: c.data, Listen: c.natsListen, URL: c.natsURL, CredsFile: c.natsCreds, NKeyFile: c.natsNKey,

@@ -128,6 +128,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	_ = lvl.UnmarshalText([]byte(c.logLevel))
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
 
+	if c.noSync {
+		log.Warn("--unsafe-no-fsync: writes are acknowledged before they reach the disk; a power cut loses them. Benchmarks only.")
+	}
 	e, err := startEngine(ctx, c, log)
 	if err != nil {
 		return err
@@ -192,18 +195,20 @@ func bootstrapAdmin(ctx context.Context, e *engine, dataDir string, log *slog.Lo
 	if len(e.users.List()) > 0 {
 		return nil
 	}
+	// The token is written first: if recording fails, a new start tries
+	// again; the other way round, a lost file would lock everyone out.
+	token, hash := api.NewToken()
+	path := filepath.Join(dataDir, AdminTokenFile)
+	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
 	uid := domain.NewID()
 	system := domain.Meta{Actor: domain.Actor{UserID: uid, Role: domain.RoleSystem}, Reason: "pierwsze uruchomienie: administrator"}
 	if _, err := e.handler.Execute(ctx, domain.RegisterUser{UserID: uid, Name: "Administrator", Role: domain.RoleAdmin}, system, 0); err != nil {
 		return fmt.Errorf("bootstrap admin: %w", err)
 	}
-	token, hash := api.NewToken()
 	if _, err := e.handler.Execute(ctx, domain.IssueToken{UserID: uid, TokenID: domain.NewID(), Hash: hash}, system, domain.AnyVersion); err != nil {
 		return fmt.Errorf("bootstrap admin token: %w", err)
-	}
-	path := filepath.Join(dataDir, AdminTokenFile)
-	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
 	}
 	log.Info("created the first administrator; the token is in "+path, "user", uid)
 	return nil
