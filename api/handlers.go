@@ -67,9 +67,9 @@ func newID(p Principal, key, what string) string {
 	return domain.IDFromKey(what + "\x00" + p.UserID + "\x00" + key)
 }
 
-// execute runs a command for p and answers with its result; created
-// answers 201 with a Location.
-func (s *Server) execute(w http.ResponseWriter, r *http.Request, p Principal, cr commandRequest, cmd domain.Command, location string) {
+// run authorises and runs a command for p with the request's envelope
+// (reason, business time, idempotency, correlation), and counts it.
+func (s *Server) run(r *http.Request, p Principal, cr commandRequest, cmd domain.Command) (domain.Result, error) {
 	name := reflect.TypeOf(cmd).Name()
 	meta := domain.Meta{Actor: p.Actor(), Reason: cr.fields.Reason, CorrelationID: r.Header.Get("X-Correlation-Id")}
 	if domain.CheckID("X-Correlation-Id", meta.CorrelationID) != nil {
@@ -81,32 +81,46 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request, p Principal, cr
 	}
 	if err := s.mayExecute(r.Context(), p, cmd); err != nil {
 		s.metrics.commands.WithLabelValues(name, "forbidden").Inc()
-		s.writeError(w, r, err)
-		return
+		return domain.Result{}, err
 	}
 	res, err := s.Handler.Execute(r.Context(), cmd, meta, cr.expected)
+	outcome := "written"
+	switch {
+	case err != nil && statusOf(err) == http.StatusInternalServerError:
+		outcome = "failed"
+	case err != nil:
+		outcome = "rejected"
+	case res.Duplicate:
+		outcome = "duplicate"
+	}
+	s.metrics.commands.WithLabelValues(name, outcome).Inc()
+	return res, err
+}
+
+// execute runs a command for p and answers with its result; created
+// answers 201 with a Location.
+func (s *Server) execute(w http.ResponseWriter, r *http.Request, p Principal, cr commandRequest, cmd domain.Command, location string) {
+	res, err := s.run(r, p, cr, cmd)
 	if err != nil {
-		outcome := "rejected"
-		if statusOf(err) == http.StatusInternalServerError {
-			outcome = "failed"
-		}
-		s.metrics.commands.WithLabelValues(name, outcome).Inc()
 		s.writeError(w, r, err)
 		return
 	}
-	outcome := "written"
-	if res.Duplicate {
-		outcome = "duplicate"
-		w.Header().Set("Idempotent-Replayed", "true")
-	}
-	s.metrics.commands.WithLabelValues(name, outcome).Inc()
-	w.Header().Set("ETag", strconv.Quote(strconv.FormatInt(res.Version, 10)))
 	status := http.StatusOK
 	if location != "" {
 		w.Header().Set("Location", location)
 		status = http.StatusCreated
 	}
-	writeJSON(w, status, CommandResponse{ID: res.AggregateID, Version: res.Version, Sequence: res.Sequence})
+	writeJSON(w, status, s.commandHeaders(w, res))
+}
+
+// commandHeaders sets the ETag and Idempotent-Replayed of a command's
+// answer and returns its body.
+func (s *Server) commandHeaders(w http.ResponseWriter, res domain.Result) CommandResponse {
+	if res.Duplicate {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	w.Header().Set("ETag", strconv.Quote(strconv.FormatInt(res.Version, 10)))
+	return CommandResponse{ID: res.AggregateID, Version: res.Version, Sequence: res.Sequence}
 }
 
 // pathID returns a path value that must be an id; a malformed one is a

@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/kooperacje/kooperacje/domain"
@@ -17,7 +18,8 @@ type EraseResponse struct {
 
 // eraseFamily records the erasure of a family and destroys its data key.
 // An erased family answers 409 family_erased, and its key is destroyed
-// again if an earlier attempt stopped half-way.
+// again if an earlier attempt stopped half-way; a retry with the same
+// Idempotency-Key answers as the first time.
 func (s *Server) eraseFamily(w http.ResponseWriter, r *http.Request, p Principal) {
 	id, err := pathID(r, "id")
 	if err != nil {
@@ -31,18 +33,12 @@ func (s *Server) eraseFamily(w http.ResponseWriter, r *http.Request, p Principal
 		return
 	}
 	cmd.FamilyID = id
-	meta := domain.Meta{Actor: p.Actor(), Reason: cr.fields.Reason, CommandID: commandID(r, p, cr.key)}
-	if err := s.mayExecute(r.Context(), p, cmd); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	res, err := s.Handler.Execute(r.Context(), cmd, meta, cr.expected)
+	res, err := s.run(r, p, cr, cmd)
 	if err != nil && !errors.Is(err, domain.ErrFamilyErased) {
 		s.writeError(w, r, err)
 		return
 	}
-	destroyed, kerr := s.Keys.Erase(r.Context(), id)
-	if kerr != nil {
+	if _, kerr := s.Keys.Erase(r.Context(), id); kerr != nil {
 		s.writeError(w, r, kerr)
 		return
 	}
@@ -50,7 +46,8 @@ func (s *Server) eraseFamily(w http.ResponseWriter, r *http.Request, p Principal
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, EraseResponse{CommandResponse: CommandResponse{ID: res.AggregateID, Version: res.Version, Sequence: res.Sequence}, KeyDestroyed: destroyed})
+	// The key is destroyed either way; the first answer said so.
+	writeJSON(w, http.StatusOK, EraseResponse{CommandResponse: s.commandHeaders(w, res), KeyDestroyed: true})
 }
 
 // Export is everything the system holds about a family, for a data
@@ -112,7 +109,7 @@ func setRetention(_ *http.Request, _ Principal, _ commandRequest, id string, c *
 
 // retentionDue lists the closed families whose retention has passed, as
 // of ?as_of (default today); `kooperacje retention --apply` erases them.
-func (s *Server) retentionDue(w http.ResponseWriter, r *http.Request, _ Principal) {
+func (s *Server) retentionDue(w http.ResponseWriter, r *http.Request, p Principal) {
 	asOf, err := s.asOf(r)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -121,5 +118,11 @@ func (s *Server) retentionDue(w http.ResponseWriter, r *http.Request, _ Principa
 	if !s.caughtUp(w, r) {
 		return
 	}
-	writeJSON(w, http.StatusOK, List[projections.Due]{Items: s.Families.RetentionDue(s.Institutions.Retention(), asOf)})
+	due := s.Families.RetentionDue(s.Institutions.Retention(), asOf)
+	// Only the families p may erase: the rest are not revealed.
+	due = slices.DeleteFunc(due, func(d projections.Due) bool {
+		rel, _ := s.familyRelation(p, d.FamilyID)
+		return !slices.Contains(allowed[needSubject], rel)
+	})
+	writeJSON(w, http.StatusOK, List[projections.Due]{Items: due})
 }
