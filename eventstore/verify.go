@@ -2,8 +2,10 @@ package eventstore
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -25,7 +27,9 @@ type Report struct {
 	Broken     *Broken `json:"broken,omitempty"`
 }
 
-// Verify reads the whole stream and checks every aggregate's hash chain:
+// Verify reads the whole stream, checks its running digest against the
+// stored stream checkpoints (WriteCheckpoint), and checks every
+// aggregate's hash chain:
 // each event must name its predecessor's hash, carry the hash of its own
 // stored form (under the chain key, so a link cannot be forged without the
 // master key), follow its predecessor's version, and sit on its
@@ -42,9 +46,22 @@ func (s *Store) Verify(ctx context.Context, progress func(seq, last uint64)) (Re
 		return rep, err
 	}
 	rep.Last = last
+	cps, err := s.Checkpoints(ctx)
+	if err != nil {
+		return rep, err
+	}
+	at := map[uint64]StreamCheckpoint{}
+	for _, c := range cps {
+		at[c.Sequence] = c
+	}
+	if n := len(cps); n > 0 && cps[n-1].Sequence > last {
+		rep.Broken = &Broken{Sequence: last, Problem: fmt.Sprintf("the checkpoint of %s covers %d messages, the stream holds %d: messages were removed", cps[n-1].At.Format(time.RFC3339), cps[n-1].Sequence, last)}
+		return rep, nil
+	}
 	if last == 0 {
 		return rep, nil
 	}
+	var running []byte
 	type tip struct {
 		version int64
 		hash    string
@@ -83,6 +100,10 @@ func (s *Store) Verify(ctx context.Context, progress func(seq, last uint64)) (Re
 		var c wireCommit
 		if err := json.Unmarshal(msg.Data(), &c); err != nil || len(c.Events) == 0 {
 			return broken("", "the message is not a list of events")
+		}
+		running = streamDigest(key, running, seq, subject, msg.Data())
+		if cp, ok := at[seq]; ok && cp.Digest != hex.EncodeToString(running) {
+			return broken("", "the stream up to here differs from the checkpoint of %s: messages were altered, removed or inserted", cp.At.Format(time.RFC3339))
 		}
 		t := tips[subject]
 		for _, w := range c.Events {

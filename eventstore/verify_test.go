@@ -3,6 +3,7 @@ package eventstore_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/nats-io/nats.go"
@@ -75,4 +76,53 @@ func TestVerifyCatchesAForgedMessage(t *testing.T) {
 	assert.Equal(t, "koop.institution."+id, rep.Broken.Subject)
 	assert.Equal(t, forged["event_id"], rep.Broken.EventID)
 	assert.Contains(t, rep.Broken.Problem, "altered or forged")
+}
+
+func TestStreamCheckpointsCatchWhatChainsCannot(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, "")
+	ids := []string{domain.NewID(), domain.NewID()}
+	for _, id := range ids {
+		_, err := s.Append(ctx, domain.AggregateInstitution, id, 0, meta(), institution("A"))
+		require.NoError(t, err)
+	}
+	cp, err := s.WriteCheckpoint(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, uint64(2), cp.Sequence)
+	again, err := s.WriteCheckpoint(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, cp, again, "nothing new: the same checkpoint")
+	_, err = s.Append(ctx, domain.AggregateInstitution, ids[0], 1, meta(), worker("w"))
+	require.NoError(t, err)
+	next, err := s.WriteCheckpoint(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, uint64(3), next.Sequence)
+	rep, err := s.Verify(ctx, nil)
+	require.NoError(t, err)
+	assert.Nil(t, rep.Broken)
+
+	// A checkpoint that does not match what is stored (as after an edit of
+	// the files) is reported at its sequence.
+	kv, err := s.JetStream().KeyValue(ctx, eventstore.AuditBucket)
+	require.NoError(t, err)
+	forged := next
+	forged.Digest = strings.Repeat("0", 64)
+	b, _ := json.Marshal(forged)
+	_, err = kv.Put(ctx, "stream.00000000000000000003", b)
+	require.NoError(t, err)
+	rep, err = s.Verify(ctx, nil)
+	require.NoError(t, err)
+	require.NotNil(t, rep.Broken)
+	assert.Equal(t, uint64(3), rep.Broken.Sequence)
+	assert.Contains(t, rep.Broken.Problem, "differs from the checkpoint")
+
+	// A checkpoint beyond the stream's end: messages were removed.
+	beyond := eventstore.StreamCheckpoint{Sequence: 9, Digest: next.Digest, At: next.At}
+	b, _ = json.Marshal(beyond)
+	_, err = kv.Put(ctx, "stream.00000000000000000009", b)
+	require.NoError(t, err)
+	rep, err = s.Verify(ctx, nil)
+	require.NoError(t, err)
+	require.NotNil(t, rep.Broken)
+	assert.Contains(t, rep.Broken.Problem, "were removed")
 }

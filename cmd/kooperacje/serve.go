@@ -160,6 +160,30 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
+	// Stream checkpoints for tamper evidence: now, every ten minutes, and
+	// at shutdown.
+	checkpoint := func() {
+		cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if _, err := e.store.WriteCheckpoint(cctx); err != nil {
+			log.Warn("stream checkpoint", "err", err)
+		}
+	}
+	checkpoint()
+	defer checkpoint()
+	go func() {
+		t := time.NewTicker(10 * time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				checkpoint()
+			}
+		}
+	}()
+
 	ln, err := net.Listen("tcp", c.http)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.http, err)

@@ -1,0 +1,181 @@
+package eventstore
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// AuditBucket keeps the stream-wide checkpoints: a running digest over
+// every message, so that verify also notices messages removed or altered
+// below the aggregates' own chains (a whole aggregate, the tail of one).
+const AuditBucket = "KOOP_AUDIT"
+
+// StreamCheckpoint is the digest of the stream's messages 1..Sequence.
+type StreamCheckpoint struct {
+	Sequence uint64    `json:"sequence"`
+	Digest   string    `json:"digest"`
+	At       time.Time `json:"at"`
+}
+
+// streamDigest folds one message into the running digest.
+func streamDigest(key, prev []byte, seq uint64, subject string, data []byte) []byte {
+	sum := sha256.Sum256(data)
+	var m interface {
+		Write([]byte) (int, error)
+		Sum([]byte) []byte
+	}
+	if key != nil {
+		m = hmac.New(sha256.New, key)
+	} else {
+		m = sha256.New()
+	}
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], seq)
+	m.Write(prev)
+	m.Write(n[:])
+	m.Write([]byte(subject))
+	m.Write(sum[:])
+	return m.Sum(nil)
+}
+
+func (s *Store) auditBucket(ctx context.Context) (jetstream.KeyValue, error) {
+	kv, err := s.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      AuditBucket,
+		Description: "Kooperacje stream-wide checkpoints (tamper evidence)",
+		History:     1,
+		Storage:     jetstream.FileStorage,
+		Replicas:    s.stream.CachedInfo().Config.Replicas,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("audit bucket: %w", err)
+	}
+	return kv, nil
+}
+
+// Checkpoints returns the stored stream checkpoints, oldest first.
+func (s *Store) Checkpoints(ctx context.Context) ([]StreamCheckpoint, error) {
+	kv, err := s.auditBucket(ctx)
+	if err != nil {
+		return nil, err
+	}
+	lister, err := kv.ListKeys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list checkpoints: %w", err)
+	}
+	var out []StreamCheckpoint
+	for k := range lister.Keys() {
+		if !strings.HasPrefix(k, "stream.") {
+			continue
+		}
+		e, err := kv.Get(ctx, k)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read checkpoint %s: %w", k, err)
+		}
+		var c StreamCheckpoint
+		if err := json.Unmarshal(e.Value(), &c); err != nil {
+			return nil, fmt.Errorf("%w: checkpoint %s", ErrCorrupt, k)
+		}
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Sequence < out[j].Sequence })
+	return out, nil
+}
+
+// WriteCheckpoint records the digest of the whole stream as it is now,
+// continuing from the newest checkpoint. It returns the checkpoint, or
+// the newest one when nothing was stored since.
+func (s *Store) WriteCheckpoint(ctx context.Context) (StreamCheckpoint, error) {
+	key, err := s.chainKey(ctx)
+	if err != nil {
+		return StreamCheckpoint{}, err
+	}
+	cps, err := s.Checkpoints(ctx)
+	if err != nil {
+		return StreamCheckpoint{}, err
+	}
+	var from uint64 = 1
+	var digest []byte
+	var newest StreamCheckpoint
+	if len(cps) > 0 {
+		newest = cps[len(cps)-1]
+		if digest, err = hex.DecodeString(newest.Digest); err != nil {
+			return StreamCheckpoint{}, fmt.Errorf("%w: checkpoint %d", ErrCorrupt, newest.Sequence)
+		}
+		from = newest.Sequence + 1
+	}
+	last, err := s.LastSequence(ctx)
+	if err != nil {
+		return StreamCheckpoint{}, err
+	}
+	if last < from {
+		return newest, nil
+	}
+	err = s.readRaw(ctx, from, last, func(seq uint64, subject string, data []byte) error {
+		digest = streamDigest(key, digest, seq, subject, data)
+		return nil
+	})
+	if err != nil {
+		return StreamCheckpoint{}, err
+	}
+	cp := StreamCheckpoint{Sequence: last, Digest: hex.EncodeToString(digest), At: s.now().UTC()}
+	kv, err := s.auditBucket(ctx)
+	if err != nil {
+		return StreamCheckpoint{}, err
+	}
+	b, _ := json.Marshal(cp)
+	if _, err := kv.Put(ctx, "stream."+fmt.Sprintf("%020d", last), b); err != nil {
+		return StreamCheckpoint{}, fmt.Errorf("write checkpoint: %w", err)
+	}
+	return cp, nil
+}
+
+// readRaw feeds fn the stored messages from..to as they are, without
+// decoding.
+func (s *Store) readRaw(ctx context.Context, from, to uint64, fn func(seq uint64, subject string, data []byte) error) error {
+	cons, err := s.js.OrderedConsumer(ctx, s.name, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{subjectPrefix + ".>"}, DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: from,
+	})
+	if err != nil {
+		return fmt.Errorf("read from %d: %w", from, err)
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(1024))
+	if err != nil {
+		return fmt.Errorf("read from %d: %w", from, err)
+	}
+	defer it.Stop()
+	stop := context.AfterFunc(ctx, it.Stop)
+	defer stop()
+	for {
+		msg, err := it.Next()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("read: %w", err)
+		}
+		md, err := msg.Metadata()
+		if err != nil {
+			return err
+		}
+		if err := fn(md.Sequence.Stream, msg.Subject(), msg.Data()); err != nil {
+			return err
+		}
+		if md.Sequence.Stream >= to {
+			return nil
+		}
+	}
+}
