@@ -95,7 +95,9 @@ var allowed = map[need][]relation{
 // or put the worker on its team, is judged on what was written.
 func (s *Server) authorizeFamily(ctx context.Context, p Principal, id string, n need) (relation, projections.FamilyScope, error) {
 	rel, scope := s.familyRelation(p, id)
-	if !slices.Contains(allowed[n], rel) && s.catchUp(ctx) {
+	if !slices.Contains(allowed[n], rel) {
+		// The read models may have moved on since, or be about to.
+		s.catchUp(ctx)
 		rel, scope = s.familyRelation(p, id)
 	}
 	if rel == relNone {
@@ -173,7 +175,10 @@ func (s *Server) mayExecute(ctx context.Context, p Principal, cmd domain.Command
 			}
 			return forbidden("an animator initiates partnerships their institution leads")
 		}
-		if !s.animates(p, id) && !(s.catchUp(ctx) && s.animates(p, id)) {
+		if !s.animates(p, id) {
+			s.catchUp(ctx)
+		}
+		if !s.animates(p, id) {
 			return forbidden("an animator runs the partnerships their institution leads or co-leads")
 		}
 	}
