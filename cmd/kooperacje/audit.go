@@ -131,3 +131,69 @@ func audit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	return tw.Flush()
 }
+
+// plan prints a family's support plan as it stood at a past moment:
+// kooperacje plan --family ID --as-of 2020-05-01 [--time recorded].
+func plan(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c storeConfig
+	var family, asOf, kind string
+	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c.register(fs, eventstore.ListenOff)
+	fs.BoolVar(&c.demo, "demo", false, "a demo installation: use the master key serve --demo generated")
+	fs.StringVar(&family, "family", "", "id of the family case (required)")
+	fs.StringVar(&asOf, "as-of", "", "a day (YYYY-MM-DD) or an RFC 3339 instant (default: now)")
+	fs.StringVar(&kind, "time", "business", "business (when things happened) or recorded (when the engine recorded them)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := domain.CheckID("family", family); err != nil {
+		return usagef("--family: %v", err)
+	}
+	if kind != "business" && kind != "recorded" {
+		return usagef("--time %q: use business or recorded", kind)
+	}
+	business, recorded := projections.Today(time.Now()), time.Time{}
+	if asOf != "" {
+		if d, err := domain.ParseDate(asOf); err == nil {
+			business = d
+			if kind == "recorded" {
+				end := d.Time().AddDate(0, 0, 1)
+				recorded = time.Date(end.Year(), end.Month(), end.Day(), 0, 0, 0, 0, projections.Warsaw).Add(-time.Nanosecond)
+			}
+		} else if t, err := time.Parse(time.RFC3339, asOf); err == nil {
+			business = projections.Today(t)
+			if kind == "recorded" {
+				recorded = t
+			}
+		} else {
+			return usagef("--as-of %q: want YYYY-MM-DD or an RFC 3339 time", asOf)
+		}
+	} else if kind == "recorded" {
+		recorded = time.Now()
+	}
+	if kind == "recorded" {
+		business = domain.Date{}
+	}
+	if err := c.validate(); err != nil {
+		return err
+	}
+	store, keys, err := openForCLI(ctx, &c)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	defer keys.Close()
+	envs, err := store.Load(ctx, domain.AggregateFamily, family)
+	if err != nil {
+		return err
+	}
+	p, ok := projections.PlanAsOf(envs, family, business, recorded)
+	if !ok {
+		return fmt.Errorf("family case %s did not exist at that moment", family)
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(p)
+}

@@ -58,6 +58,14 @@ func TestHistoryAndPlansAsOfOnTheDemo(t *testing.T) {
 	require.Equal(t, 0, run(context.Background(), []string{"audit", "--data", dir, "--demo", "--family", f.ID}, &stdout, &stderr), stderr.String())
 	assert.Contains(t, stdout.String(), "Otwarto sprawę rodziny")
 	assert.Contains(t, stdout.String(), "Zakończono kontrakt")
+	stdout, stderr = syncBuffer{}, syncBuffer{}
+	require.Equal(t, 0, run(context.Background(), []string{"plan", "--data", dir, "--demo", "--family", f.ID, "--as-of", f.OpenedOn}, &stdout, &stderr), stderr.String())
+	assert.Contains(t, stdout.String(), `"stage": "opened"`)
+	stdout = syncBuffer{}
+	require.Equal(t, 0, run(context.Background(), []string{"plan", "--data", dir, "--demo", "--family", f.ID, "--time", "recorded"}, &stdout, &stderr), stderr.String())
+	assert.Contains(t, stdout.String(), `"stage": "contract_ended"`)
+	assert.Equal(t, 1, run(context.Background(), []string{"plan", "--data", dir, "--demo", "--family", f.ID, "--as-of", "2019-01-01"}, &stdout, &stderr))
+	assert.Contains(t, stderr.String(), "did not exist")
 	stderr = syncBuffer{}
 	assert.Equal(t, 2, run(context.Background(), []string{"audit", "--data", dir, "--demo", "--family", "nope"}, &stdout, &stderr))
 	assert.Contains(t, stderr.String(), "--family")

@@ -59,6 +59,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = audit(ctx, args[1:], stdout, stderr)
 	case "token":
 		err = token(ctx, args[1:], stdout, stderr)
+	case "plan":
+		err = plan(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "kooperacje", version)
 	case "help", "-h", "--help":
@@ -91,6 +93,7 @@ Usage:
   kooperacje retention [--apply]   list closed cases past their retention, and erase them with --apply
   kooperacje verify                check every aggregate's hash chain; name the first broken link
   kooperacje audit --family ID     a family's decision history: who decided what, when and why
+  kooperacje plan --family ID --as-of DATE   a family's support plan as it stood then (--time business|recorded)
   kooperacje token create|revoke   issue a bearer token (to a new or existing user) or revoke one
   kooperacje keys generate         print a new master key
   kooperacje keys rotate           re-wrap every data key with a new master key (--old-key-file, --new-key-file)
