@@ -143,8 +143,8 @@ func (s *Store) WriteCheckpoint(ctx context.Context) (StreamCheckpoint, error) {
 	return cp, nil
 }
 
-// readRaw feeds fn the stored messages from..to as they are, without
-// decoding.
+// readRaw feeds fn the stored messages from..to (to ≥ from) as they are,
+// without decoding, through an ordered consumer.
 func (s *Store) readRaw(ctx context.Context, from, to uint64, fn func(seq uint64, subject string, data []byte) error) error {
 	cons, err := s.js.OrderedConsumer(ctx, s.name, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{subjectPrefix + ".>"}, DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: from,
@@ -171,10 +171,13 @@ func (s *Store) readRaw(ctx context.Context, from, to uint64, fn func(seq uint64
 		if err != nil {
 			return err
 		}
+		if md.Sequence.Stream > to {
+			return nil
+		}
 		if err := fn(md.Sequence.Stream, msg.Subject(), msg.Data()); err != nil {
 			return err
 		}
-		if md.Sequence.Stream >= to {
+		if md.Sequence.Stream == to {
 			return nil
 		}
 	}

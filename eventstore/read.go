@@ -35,46 +35,10 @@ func (s *Store) Read(ctx context.Context, from, to uint64, fn CommitFunc) error 
 	if from > to {
 		return nil
 	}
-	cfg := jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{subjectPrefix + ".>"},
-		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
-		OptStartSeq:    from,
-	}
-	cons, err := s.js.OrderedConsumer(ctx, s.name, cfg)
-	if err != nil {
-		return fmt.Errorf("replay from %d: %w", from, err)
-	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(1024))
-	if err != nil {
-		return fmt.Errorf("replay from %d: %w", from, err)
-	}
-	defer it.Stop()
-	stop := context.AfterFunc(ctx, it.Stop)
-	defer stop()
-	for {
-		msg, err := it.Next()
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return fmt.Errorf("replay: %w", err)
-		}
-		md, err := msg.Metadata()
-		if err != nil {
-			return fmt.Errorf("replay: %w", err)
-		}
-		seq := md.Sequence.Stream
-		if seq > to {
-			return nil
-		}
-		envs, derr := s.Decode(ctx, msg.Subject(), seq, msg.Data())
-		if err := fn(seq, envs, derr); err != nil {
-			return err
-		}
-		if seq == to {
-			return nil
-		}
-	}
+	return s.readRaw(ctx, from, to, func(seq uint64, subject string, data []byte) error {
+		envs, derr := s.Decode(ctx, subject, seq, data)
+		return fn(seq, envs, derr)
+	})
 }
 
 // Subscription is a live feed of the stream; Stop ends it.

@@ -4,10 +4,9 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
-
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Broken is the first broken link of a hash chain that Verify found.
@@ -67,43 +66,20 @@ func (s *Store) Verify(ctx context.Context, progress func(seq, last uint64)) (Re
 		hash    string
 	}
 	tips := map[string]tip{}
-	cons, err := s.js.OrderedConsumer(ctx, s.name, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subjectPrefix + ".>"}})
-	if err != nil {
-		return rep, fmt.Errorf("verify: %w", err)
-	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(1024))
-	if err != nil {
-		return rep, fmt.Errorf("verify: %w", err)
-	}
-	defer it.Stop()
-	stop := context.AfterFunc(ctx, it.Stop)
-	defer stop()
-	for {
-		msg, err := it.Next()
-		if err != nil {
-			if ctx.Err() != nil {
-				return rep, ctx.Err()
-			}
-			return rep, fmt.Errorf("verify: %w", err)
-		}
-		md, err := msg.Metadata()
-		if err != nil {
-			return rep, fmt.Errorf("verify: %w", err)
-		}
-		seq, subject := md.Sequence.Stream, msg.Subject()
+	errStop := errors.New("stop")
+	err = s.readRaw(ctx, 1, last, func(seq uint64, subject string, data []byte) error {
 		rep.Messages++
-		broken := func(eventID, format string, args ...any) (Report, error) {
+		broken := func(eventID, format string, args ...any) error {
 			rep.Broken = &Broken{Sequence: seq, Subject: subject, EventID: eventID, Problem: fmt.Sprintf(format, args...)}
-			rep.Aggregates = len(tips)
-			return rep, nil
+			return errStop
 		}
-		var c wireCommit
-		if err := json.Unmarshal(msg.Data(), &c); err != nil || len(c.Events) == 0 {
-			return broken("", "the message is not a list of events")
-		}
-		running = streamDigest(key, running, seq, subject, msg.Data())
+		running = streamDigest(key, running, seq, subject, data)
 		if cp, ok := at[seq]; ok && cp.Digest != hex.EncodeToString(running) {
 			return broken("", "the stream up to here differs from the checkpoint of %s: messages were altered, removed or inserted", cp.At.Format(time.RFC3339))
+		}
+		var c wireCommit
+		if err := json.Unmarshal(data, &c); err != nil || len(c.Events) == 0 {
+			return broken("", "the message is not a list of events")
 		}
 		t := tips[subject]
 		for _, w := range c.Events {
@@ -121,7 +97,7 @@ func (s *Store) Verify(ctx context.Context, progress func(seq, last uint64)) (Re
 			check.Hash = ""
 			want, err := digest(key, &check)
 			if err != nil {
-				return rep, err
+				return err
 			}
 			if got != want {
 				return broken(w.EventID, "its hash does not match its content: altered or forged")
@@ -132,9 +108,11 @@ func (s *Store) Verify(ctx context.Context, progress func(seq, last uint64)) (Re
 		if progress != nil {
 			progress(seq, last)
 		}
-		if seq >= last {
-			rep.Aggregates = len(tips)
-			return rep, nil
-		}
+		return nil
+	})
+	rep.Aggregates = len(tips)
+	if errors.Is(err, errStop) {
+		return rep, nil
 	}
+	return rep, err
 }
