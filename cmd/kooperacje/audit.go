@@ -46,15 +46,11 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if err := c.validate(); err != nil {
-		return err
-	}
-	store, keys, err := openForCLI(ctx, &c)
+	store, _, done, err := openForCLI(ctx, &c)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	defer keys.Close()
+	defer done()
 	last, err := store.LastSequence(ctx)
 	if err != nil {
 		return err
@@ -98,15 +94,11 @@ func audit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := domain.CheckID("family", family); err != nil {
 		return usagef("--family: %v", err)
 	}
-	if err := c.validate(); err != nil {
-		return err
-	}
-	store, keys, err := openForCLI(ctx, &c)
+	store, _, done, err := openForCLI(ctx, &c)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	defer keys.Close()
+	defer done()
 	envs, err := store.Load(ctx, domain.AggregateFamily, family)
 	if err != nil {
 		return err
@@ -175,15 +167,11 @@ func plan(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if kind == "recorded" {
 		business = domain.Date{}
 	}
-	if err := c.validate(); err != nil {
-		return err
-	}
-	store, keys, err := openForCLI(ctx, &c)
+	store, _, done, err := openForCLI(ctx, &c)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	defer keys.Close()
+	defer done()
 	envs, err := store.Load(ctx, domain.AggregateFamily, family)
 	if err != nil {
 		return err

@@ -27,14 +27,21 @@ func cliActor() domain.Actor {
 	return domain.Actor{UserID: "cli:" + name, Role: domain.RoleAdmin}
 }
 
-// openForCLI opens the store for a one-off command: in process only, no
-// listener, so that it never competes with a running engine for a port.
-func openForCLI(ctx context.Context, c *storeConfig) (*eventstore.Store, *vault.Keyring, error) {
+// openForCLI validates c and opens the store for a one-off command (in
+// process only, no listener, so that it never competes with a running
+// engine for a port); done closes it.
+func openForCLI(ctx context.Context, c *storeConfig) (store *eventstore.Store, keys *vault.Keyring, done func(), err error) {
+	if err := c.validate(); err != nil {
+		return nil, nil, nil, err
+	}
 	master, err := c.loadMasterKey()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return c.open(ctx, master, nil)
+	if store, keys, err = c.open(ctx, master, nil); err != nil {
+		return nil, nil, nil, err
+	}
+	return store, keys, func() { keys.Close(); store.Close() }, nil
 }
 
 // forget erases a family's personal data: kooperacje forget --family ID.
@@ -65,15 +72,11 @@ func forget(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return usagef("--date: %v", err)
 		}
 	}
-	if err := c.validate(); err != nil {
-		return err
-	}
-	store, keys, err := openForCLI(ctx, &c)
+	store, keys, done, err := openForCLI(ctx, &c)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	defer keys.Close()
+	defer done()
 	erased, err := eraseFamily(ctx, &domain.Handler{Store: store}, keys, family, basis, reason, d, cliActor())
 	if err != nil {
 		return err
@@ -123,15 +126,11 @@ func retention(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return usagef("--as-of: %v", err)
 		}
 	}
-	if err := c.validate(); err != nil {
-		return err
-	}
-	store, keys, err := openForCLI(ctx, &c)
+	store, keys, done, err := openForCLI(ctx, &c)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	defer keys.Close()
+	defer done()
 	inst, fam := projections.NewInstitutions(), projections.NewFamilies()
 	if _, err := projections.Replay(ctx, store, projections.Until{}, slog.New(slog.DiscardHandler), inst, fam); err != nil {
 		return err

@@ -51,12 +51,11 @@ func token(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case expires < 0:
 		return usagef("--expires must not be negative")
 	}
-	store, keys, err := openForCLI(ctx, &c)
+	store, _, done, err := openForCLI(ctx, &c)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	defer keys.Close()
+	defer done()
 	h := &domain.Handler{Store: store}
 	meta := domain.Meta{Actor: cliActor(), Reason: "kooperacje token " + args[0]}
 	if args[0] == "revoke" {
