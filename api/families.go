@@ -132,7 +132,7 @@ func (s *Server) listFamilies(w http.ResponseWriter, r *http.Request, p Principa
 	if !s.caughtUp(w, r) {
 		return
 	}
-	items, err := s.visible(r, p, "list", s.Families.List(f, asOf))
+	items, _, err := s.visible(r, p, "list", s.Families.List(f, asOf))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -143,8 +143,9 @@ func (s *Server) listFamilies(w http.ResponseWriter, r *http.Request, p Principa
 // visible keeps the families p may see, blanks the applicant's name for
 // those who see aggregates only (the auditor, the animator), and logs the
 // reads of personal data.
-func (s *Server) visible(r *http.Request, p Principal, what string, all []projections.FamilySummary) ([]projections.FamilySummary, error) {
+func (s *Server) visible(r *http.Request, p Principal, what string, all []projections.FamilySummary) ([]projections.FamilySummary, map[string]bool, error) {
 	out := make([]projections.FamilySummary, 0, len(all))
+	aggregateOnly := map[string]bool{}
 	read := map[relation][]string{}
 	for _, f := range all {
 		rel, _ := s.familyRelation(p, f.ID)
@@ -153,6 +154,7 @@ func (s *Server) visible(r *http.Request, p Principal, what string, all []projec
 			continue
 		case relAuditor, relPartnership:
 			f.Applicant = ""
+			aggregateOnly[f.ID] = true
 		default:
 			read[rel] = append(read[rel], f.ID)
 		}
@@ -160,10 +162,10 @@ func (s *Server) visible(r *http.Request, p Principal, what string, all []projec
 	}
 	for rel, ids := range read {
 		if err := s.logAccess(r, p, what, rel, ids...); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return out, nil
+	return out, aggregateOnly, nil
 }
 
 func contains(vs []string, v string) bool {
@@ -285,7 +287,8 @@ func (s *Server) caseload(w http.ResponseWriter, r *http.Request, p Principal, o
 		return
 	}
 	c := load(id, asOf)
-	if c.Families, err = s.visible(r, p, "caseload", c.Families); err != nil {
+	var aggregateOnly map[string]bool
+	if c.Families, aggregateOnly, err = s.visible(r, p, "caseload", c.Families); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -293,8 +296,18 @@ func (s *Server) caseload(w http.ResponseWriter, r *http.Request, p Principal, o
 	for _, f := range c.Families {
 		keep[f.ID] = true
 	}
-	c.Overdue = slices.DeleteFunc(c.Overdue, func(d projections.Deadline) bool { return !keep[d.FamilyID] })
-	c.Upcoming = slices.DeleteFunc(c.Upcoming, func(d projections.Deadline) bool { return !keep[d.FamilyID] })
+	// Deadlines of families seen as aggregates keep their dates and
+	// sectors, not what the contract says.
+	trim := func(ds []projections.Deadline) []projections.Deadline {
+		ds = slices.DeleteFunc(ds, func(d projections.Deadline) bool { return !keep[d.FamilyID] })
+		for i := range ds {
+			if aggregateOnly[ds[i].FamilyID] {
+				ds[i].Description = ""
+			}
+		}
+		return ds
+	}
+	c.Overdue, c.Upcoming = trim(c.Overdue), trim(c.Upcoming)
 	writeJSON(w, http.StatusOK, c)
 }
 
