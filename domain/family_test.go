@@ -375,17 +375,7 @@ func runFamCases(t *testing.T, tests []famCase) {
 			res, err := f.h.Execute(context.Background(), cmd, meta, domain.AnyVersion)
 
 			if tt.err != nil {
-				require.Error(t, err)
-				require.NotNil(t, tt.kind, "a failing case names its kind")
-				assert.ErrorIs(t, err, tt.err)
-				assert.ErrorIs(t, err, tt.kind)
-				assert.Equal(t, tt.kind, domain.IsKind(err))
-				var de *domain.Error
-				if assert.ErrorAs(t, err, &de) {
-					assert.Equal(t, tt.field, de.Field, "field of %v", err)
-					assert.NotEmpty(t, de.Message)
-				}
-				assert.Zero(t, res)
+				requireRefused(t, res, err, tt.err, tt.kind, tt.field)
 				assert.Equal(t, before, f.store.total(), "a refused command appends nothing")
 				return
 			}

@@ -172,6 +172,23 @@ type cmdCase struct {
 	field string        // the Field of the *domain.Error
 }
 
+// requireRefused checks a refused command: the sentinel, the kind, the
+// field, a message, and no result.
+func requireRefused(t *testing.T, res domain.Result, err error, want *domain.Error, kind error, field string) {
+	t.Helper()
+	require.Error(t, err)
+	require.NotNil(t, kind, "a failing case names its kind")
+	assert.ErrorIs(t, err, want)
+	assert.ErrorIs(t, err, kind)
+	assert.Equal(t, kind, domain.IsKind(err))
+	var de *domain.Error
+	if assert.ErrorAs(t, err, &de) {
+		assert.Equal(t, field, de.Field, "field of %v", err)
+		assert.NotEmpty(t, de.Message)
+	}
+	assert.Zero(t, res)
+}
+
 // runCases runs each case on a fresh newPZK fixture through Handler.Execute
 // and checks the outcome: on success the exact events, all in one append;
 // on failure the sentinel, the kind, the field, and that nothing was
@@ -193,17 +210,7 @@ func runCases(t *testing.T, tests []cmdCase) {
 			res, err := f.h.Execute(context.Background(), cmd, meta, domain.AnyVersion)
 
 			if tt.err != nil {
-				require.Error(t, err)
-				require.NotNil(t, tt.kind, "a failing case names its kind")
-				assert.ErrorIs(t, err, tt.err)
-				assert.ErrorIs(t, err, tt.kind)
-				assert.Equal(t, tt.kind, domain.IsKind(err))
-				var de *domain.Error
-				if assert.ErrorAs(t, err, &de) {
-					assert.Equal(t, tt.field, de.Field, "field of %v", err)
-					assert.NotEmpty(t, de.Message)
-				}
-				assert.Zero(t, res)
+				requireRefused(t, res, err, tt.err, tt.kind, tt.field)
 				assert.Equal(t, before, f.store.total(), "a refused command appends nothing")
 				return
 			}
