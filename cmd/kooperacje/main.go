@@ -61,6 +61,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = token(ctx, args[1:], stdout, stderr)
 	case "plan":
 		err = plan(ctx, args[1:], stdout, stderr)
+	case "evaluate":
+		err = evaluate(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "kooperacje", version)
 	case "help", "-h", "--help":
@@ -94,6 +96,7 @@ Usage:
   kooperacje verify                check every aggregate's hash chain; name the first broken link
   kooperacje audit --family ID     a family's decision history: who decided what, when and why
   kooperacje plan --family ID --as-of DATE   a family's support plan as it stood then (--time business|recorded)
+  kooperacje evaluate --out DIR    evaluation indicators per partnership (--as-of DATE): JSON, CSV and an HTML report
   kooperacje token create|revoke   issue a bearer token (to a new or existing user) or revoke one
   kooperacje keys generate         print a new master key
   kooperacje keys rotate           re-wrap every data key with a new master key (--old-key-file, --new-key-file)

@@ -1,0 +1,724 @@
+package projections
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"sync"
+
+	"github.com/kooperacje/kooperacje/domain"
+)
+
+// Indicators is the evaluation read model of the cooperation model: what
+// the evaluators at the regional centre compare between partnerships and
+// over time, at the three levels (institution, worker, client). Families
+// are held under a pseudonym only (never their id or any personal field),
+// so neither its snapshot nor its Report can name a family. Every
+// indicator is defined in docs/evaluation.md.
+type Indicators struct {
+	pseudonym func(familyID string) string
+
+	mu    sync.RWMutex
+	st    indState
+	pseud map[string]string // family id → pseudonym, a cache kept out of the snapshot
+}
+
+// indState is the whole state; its JSON is the snapshot (maps encode with
+// sorted keys, so equal states give equal bytes).
+type indState struct {
+	Partnerships map[string]*indPartnership `json:"partnerships"` // by partnership id
+	Families     map[string]*indFamily      `json:"families"`     // by pseudonym
+	LastDay      domain.Date                `json:"last_day,omitzero"`
+}
+
+type indPartnership struct {
+	Name         string                     `json:"name"`
+	Municipality string                     `json:"municipality"`
+	County       string                     `json:"county"`
+	InitiatedOn  domain.Date                `json:"initiated_on"`
+	FormalizedOn domain.Date                `json:"formalized_on,omitzero"`
+	Members      map[string]indMember       `json:"members"`  // by institution id
+	Services     map[string]indService      `json:"services"` // by service id
+	Meetings     map[domain.MeetingKind]int `json:"meetings"`
+	MembersLeft  int                        `json:"members_left"`
+	StaffSupport map[domain.SupportKind]int `json:"staff_support"`
+	SupportHours float64                    `json:"support_hours"`
+	Version      int64                      `json:"version"`
+}
+
+type indMember struct {
+	Sector domain.Sector `json:"sector"`
+	Left   bool          `json:"left,omitempty"`
+}
+
+type indService struct {
+	Sector    domain.Sector `json:"sector"`
+	Withdrawn bool          `json:"withdrawn,omitempty"`
+}
+
+type indFamily struct {
+	PartnershipID string                 `json:"partnership_id"`
+	OpenedOn      domain.Date            `json:"opened_on"`
+	DiagnosedOn   domain.Date            `json:"diagnosed_on,omitzero"` // first completed diagnosis
+	SignedOn      domain.Date            `json:"signed_on,omitzero"`    // first signed contract
+	Closed        bool                   `json:"closed,omitempty"`
+	Reopened      int                    `json:"reopened,omitempty"`
+	Teams         []indTeam              `json:"teams"`     // every team formed, the last one current unless dissolved
+	TeamOn        bool                   `json:"team_on"`   // the last team is still in place
+	Contracts     []indContract          `json:"contracts"` // every contract drafted, one per case episode
+	Endings       map[domain.Ending]int  `json:"endings,omitempty"`
+	Outcomes      map[domain.Outcome]int `json:"outcomes,omitempty"`
+	Version       int64                  `json:"version"`
+}
+
+type indTeam struct {
+	SizeAtForming int             `json:"size_at_forming"`
+	Institutions  []string        `json:"institutions"` // distinct, sorted, over the team's life
+	Sectors       []domain.Sector `json:"sectors"`      // distinct, sorted, over the team's life
+	Meetings      int             `json:"meetings"`
+}
+
+type indContract struct {
+	Signed  bool                          `json:"signed,omitempty"`
+	Ended   bool                          `json:"ended,omitempty"`
+	Actions []indAction                   `json:"actions"`
+	Goals   map[string]domain.Achievement `json:"goals"` // goal id → achievement at its latest review ("" none yet)
+}
+
+type indAction struct {
+	ID       string              `json:"id"`
+	Sector   string              `json:"sector"` // the responsible party's sector, or "client"
+	Deadline domain.Date         `json:"deadline"`
+	Status   domain.ActionStatus `json:"status"`
+}
+
+// NewIndicators returns an empty evaluation model; pseudonym turns a
+// family id into the key the model holds it under (never the id itself).
+// nil uses an unkeyed hash of the id, good for tests only: production
+// passes the keyring's keyed pseudonym.
+func NewIndicators(pseudonym func(familyID string) string) *Indicators {
+	if pseudonym == nil {
+		pseudonym = func(id string) string {
+			h := sha256.Sum256([]byte("family\x00" + id))
+			return "H-" + hex.EncodeToString(h[:8])
+		}
+	}
+	return &Indicators{pseudonym: pseudonym, st: newIndState(), pseud: map[string]string{}}
+}
+
+func newIndState() indState {
+	return indState{Partnerships: map[string]*indPartnership{}, Families: map[string]*indFamily{}}
+}
+
+// Name implements Projection.
+func (*Indicators) Name() string { return "indicators" }
+
+// Handles implements Projection.
+func (*Indicators) Handles(t string) bool {
+	return familyEvents[t] || partnershipEvents[t] || t == domain.StaffSupportRecorded{}.EventType()
+}
+
+func (p *Indicators) pseudonymOf(id string) string {
+	if s, ok := p.pseud[id]; ok {
+		return s
+	}
+	s := p.pseudonym(id)
+	p.pseud[id] = s
+	return s
+}
+
+// Apply implements Projection.
+func (p *Indicators) Apply(env domain.Envelope) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if d := Today(env.OccurredAt); !env.OccurredAt.IsZero() && p.st.LastDay.Before(d) {
+		p.st.LastDay = d
+	}
+	switch env.AggregateType {
+	case domain.AggregatePartnership:
+		p.applyPartnership(env)
+	case domain.AggregateFamily:
+		p.applyFamily(env)
+	}
+	return nil
+}
+
+func (p *Indicators) applyPartnership(env domain.Envelope) {
+	v := p.st.Partnerships[env.AggregateID]
+	if v != nil && env.AggregateVersion <= v.Version {
+		return // applied before
+	}
+	if e, ok := env.Payload.(domain.PartnershipInitiated); ok {
+		p.st.Partnerships[env.AggregateID] = &indPartnership{Name: e.Name, Municipality: e.Municipality, County: e.County, InitiatedOn: e.Date,
+			Members: map[string]indMember{}, Services: map[string]indService{}, Meetings: map[domain.MeetingKind]int{},
+			StaffSupport: map[domain.SupportKind]int{}, Version: env.AggregateVersion}
+		return
+	}
+	if v == nil {
+		return
+	}
+	switch e := env.Payload.(type) {
+	case domain.MemberJoined:
+		v.Members[e.InstitutionID] = indMember{Sector: e.Sector}
+	case domain.MemberLeft:
+		if m, ok := v.Members[e.InstitutionID]; ok && !m.Left {
+			m.Left = true
+			v.Members[e.InstitutionID] = m
+			v.MembersLeft++
+		}
+	case domain.ServiceOffered:
+		v.Services[e.ServiceID] = indService{Sector: e.Sector}
+	case domain.ServiceWithdrawn:
+		if s, ok := v.Services[e.ServiceID]; ok {
+			s.Withdrawn = true
+			v.Services[e.ServiceID] = s
+		}
+	case domain.MeetingRecorded:
+		v.Meetings[e.Kind]++
+	case domain.PartnershipFormalized:
+		if v.FormalizedOn.IsZero() {
+			v.FormalizedOn = e.Date
+		}
+	case domain.StaffSupportRecorded:
+		v.StaffSupport[e.Kind]++
+		v.SupportHours += e.Hours
+	}
+	v.Version = env.AggregateVersion
+}
+
+func (p *Indicators) applyFamily(env domain.Envelope) {
+	key := p.pseudonymOf(env.AggregateID)
+	f := p.st.Families[key]
+	if f != nil && env.AggregateVersion <= f.Version {
+		return // applied before
+	}
+	if e, ok := env.Payload.(domain.FamilyCaseOpened); ok {
+		p.st.Families[key] = &indFamily{PartnershipID: e.PartnershipID, OpenedOn: e.OpenedOn, Teams: []indTeam{}, Contracts: []indContract{}, Version: env.AggregateVersion}
+		return
+	}
+	if f == nil {
+		return
+	}
+	f.apply(env)
+	f.Version = env.AggregateVersion
+}
+
+func (f *indFamily) team() *indTeam {
+	if !f.TeamOn || len(f.Teams) == 0 {
+		return nil
+	}
+	return &f.Teams[len(f.Teams)-1]
+}
+
+func (t *indTeam) add(m domain.TeamMember) {
+	if i, found := slices.BinarySearch(t.Institutions, m.InstitutionID); !found {
+		t.Institutions = slices.Insert(t.Institutions, i, m.InstitutionID)
+	}
+	if i, found := slices.BinarySearch(t.Sectors, m.Sector); !found {
+		t.Sectors = slices.Insert(t.Sectors, i, m.Sector)
+	}
+}
+
+func (f *indFamily) contract() *indContract {
+	if len(f.Contracts) == 0 {
+		return nil
+	}
+	return &f.Contracts[len(f.Contracts)-1]
+}
+
+func actionsOf(t domain.ContractTerms, before []indAction) []indAction {
+	out := make([]indAction, 0, len(t.Actions))
+	for _, a := range t.Actions {
+		sector := string(a.Responsible.Sector)
+		if a.Responsible.Kind == domain.PartyClient {
+			sector = "client"
+		} else if sector == "" {
+			sector = "unknown"
+		}
+		ia := indAction{ID: a.ID, Sector: sector, Deadline: a.Deadline, Status: domain.ActionStatusPlanned}
+		if i := slices.IndexFunc(before, func(o indAction) bool { return o.ID == a.ID }); i >= 0 {
+			ia.Status = before[i].Status
+		}
+		out = append(out, ia)
+	}
+	return out
+}
+
+func goalsOf(t domain.ContractTerms, before map[string]domain.Achievement) map[string]domain.Achievement {
+	out := map[string]domain.Achievement{}
+	for _, g := range t.Goals {
+		out[g.ID] = before[g.ID]
+	}
+	return out
+}
+
+func (f *indFamily) apply(env domain.Envelope) {
+	switch e := env.Payload.(type) {
+	case domain.DiagnosisCompleted:
+		if f.DiagnosedOn.IsZero() {
+			f.DiagnosedOn = e.Date
+		}
+	case domain.TeamFormed:
+		t := indTeam{SizeAtForming: len(e.Members), Institutions: []string{}, Sectors: []domain.Sector{}}
+		for _, m := range e.Members {
+			t.add(m)
+		}
+		f.Teams, f.TeamOn = append(f.Teams, t), true
+	case domain.TeamMemberJoined:
+		if t := f.team(); t != nil {
+			t.add(e.Member)
+		}
+	case domain.TeamMeetingRecorded:
+		if t := f.team(); t != nil {
+			t.Meetings++
+		}
+	case domain.TeamDissolved:
+		f.TeamOn = false
+	case domain.ContractDrafted:
+		c := f.contract()
+		if c == nil || c.Ended {
+			f.Contracts = append(f.Contracts, indContract{Actions: actionsOf(e.Terms, nil), Goals: goalsOf(e.Terms, nil)})
+			return
+		}
+		// A new draft replaces the terms, as the support plan does.
+		c.Actions, c.Goals = actionsOf(e.Terms, nil), goalsOf(e.Terms, nil)
+	case domain.ContractAmended:
+		if c := f.contract(); c != nil {
+			c.Actions, c.Goals = actionsOf(e.Terms, c.Actions), goalsOf(e.Terms, c.Goals)
+		}
+	case domain.ContractSigned:
+		if c := f.contract(); c != nil {
+			c.Signed = true
+		}
+		if f.SignedOn.IsZero() {
+			f.SignedOn = e.Date
+		}
+	case domain.ActionStarted:
+		f.action(e.ActionID, domain.ActionStatusStarted)
+	case domain.ActionCompleted:
+		f.action(e.ActionID, domain.ActionStatusCompleted)
+	case domain.ActionMissed:
+		f.action(e.ActionID, domain.ActionStatusMissed)
+	case domain.ContractReviewed:
+		if c := f.contract(); c != nil {
+			for _, g := range e.Goals {
+				if _, ok := c.Goals[g.GoalID]; ok {
+					c.Goals[g.GoalID] = g.Achievement
+				}
+			}
+		}
+	case domain.ContractEnded:
+		if c := f.contract(); c != nil {
+			c.Ended = true
+		}
+		if f.Endings == nil {
+			f.Endings = map[domain.Ending]int{}
+		}
+		f.Endings[e.Ending]++
+	case domain.CaseClosed:
+		f.Closed, f.TeamOn = true, false
+		if f.Outcomes == nil {
+			f.Outcomes = map[domain.Outcome]int{}
+		}
+		f.Outcomes[e.Outcome]++
+	case domain.CaseReopened:
+		f.Closed = false
+		f.Reopened++
+		// The support plan starts over: a later contract is a new one.
+		if c := f.contract(); c != nil {
+			c.Ended = true
+		}
+	}
+}
+
+func (f *indFamily) action(id string, s domain.ActionStatus) {
+	if c := f.contract(); c != nil {
+		for i := range c.Actions {
+			if c.Actions[i].ID == id {
+				c.Actions[i].Status = s
+			}
+		}
+	}
+}
+
+// Snapshot implements Projection.
+func (p *Indicators) Snapshot() ([]byte, error) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return json.Marshal(p.st)
+}
+
+// Restore implements Projection.
+func (p *Indicators) Restore(b []byte) error {
+	st := newIndState()
+	if err := json.Unmarshal(b, &st); err != nil {
+		return fmt.Errorf("restore indicators: %w", err)
+	}
+	if st.Partnerships == nil {
+		st.Partnerships = map[string]*indPartnership{}
+	}
+	if st.Families == nil {
+		st.Families = map[string]*indFamily{}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.st, p.pseud = st, map[string]string{}
+	return nil
+}
+
+// LastDay returns the latest business day of any event applied: the
+// default cut-off of a report, so that a report depends on the history
+// only, never on the clock.
+func (p *Indicators) LastDay() domain.Date {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.st.LastDay
+}
+
+// Distribution summarises a list of day counts. Quartiles are computed by
+// linear interpolation between the closest ranks of the sorted values
+// (the method of spreadsheets' QUARTILE.INC): the p-quantile of n sorted
+// values x[0..n-1] is x[h] + (h − ⌊h⌋)·(x[⌊h⌋+1] − x[⌊h⌋]) with h = p·(n−1).
+type Distribution struct {
+	N      int      `json:"n"`
+	Min    *float64 `json:"min"`
+	Q1     *float64 `json:"q1"`
+	Median *float64 `json:"median"`
+	Q3     *float64 `json:"q3"`
+	Max    *float64 `json:"max"`
+}
+
+// Quantile returns the p-quantile (0 ≤ p ≤ 1) of sorted values by linear
+// interpolation between closest ranks; NaN for no values.
+func Quantile(sorted []int, p float64) float64 {
+	if len(sorted) == 0 {
+		return math.NaN()
+	}
+	h := p * float64(len(sorted)-1)
+	lo := int(math.Floor(h))
+	if lo >= len(sorted)-1 {
+		return float64(sorted[len(sorted)-1])
+	}
+	return float64(sorted[lo]) + (h-float64(lo))*float64(sorted[lo+1]-sorted[lo])
+}
+
+func distribution(vs []int) Distribution {
+	d := Distribution{N: len(vs)}
+	if len(vs) == 0 {
+		return d
+	}
+	s := slices.Clone(vs)
+	slices.Sort(s)
+	q := func(p float64) *float64 { v := round2(Quantile(s, p)); return &v }
+	d.Min, d.Q1, d.Median, d.Q3, d.Max = q(0), q(0.25), q(0.5), q(0.75), q(1)
+	return d
+}
+
+// Mean is an average with how many values it is over; Value is null for
+// none.
+type Mean struct {
+	N     int      `json:"n"`
+	Value *float64 `json:"value"`
+}
+
+func mean(vs []int) Mean {
+	m := Mean{N: len(vs)}
+	if len(vs) == 0 {
+		return m
+	}
+	sum := 0
+	for _, v := range vs {
+		sum += v
+	}
+	x := round2(float64(sum) / float64(len(vs)))
+	m.Value = &x
+	return m
+}
+
+func round2(x float64) float64 { return math.Round(x*100) / 100 }
+
+// days returns the whole days from a to b.
+func days(a, b domain.Date) int { return int(math.Round(b.Time().Sub(a.Time()).Hours() / 24)) }
+
+// ActionCounts are the actions of contracts by status as of the cut-off.
+type ActionCounts struct {
+	Completed int `json:"completed"`
+	Missed    int `json:"missed"`
+	Overdue   int `json:"overdue"`
+	Open      int `json:"open"` // planned or started, not overdue
+}
+
+// InstitutionLevel are the indicators of the partnership team (PZK).
+type InstitutionLevel struct {
+	MembersBySector     map[string]int `json:"members_by_sector"`
+	Members             int            `json:"members"`
+	SectorCoverage      int            `json:"sector_coverage"`
+	ServicesBySector    map[string]int `json:"services_by_sector"`
+	Services            int            `json:"services"`
+	MeetingsByKind      map[string]int `json:"meetings_by_kind"`
+	Meetings            int            `json:"meetings"`
+	Formalized          int            `json:"formalized"`
+	DaysToFormalisation Distribution   `json:"days_to_formalisation"`
+	MembersLeft         int            `json:"members_left"`
+	StaffSupportByKind  map[string]int `json:"staff_support_by_kind"`
+	StaffSupportHours   float64        `json:"staff_support_hours"`
+}
+
+// WorkerLevel are the indicators of the task teams (ZZK).
+type WorkerLevel struct {
+	TeamsFormed         int  `json:"teams_formed"`
+	TeamSizeAtForming   Mean `json:"team_size_at_forming"`
+	InstitutionsPerTeam Mean `json:"institutions_per_team"`
+	SectorsPerTeam      Mean `json:"sectors_per_team"`
+	TeamMeetings        int  `json:"team_meetings"`
+}
+
+// ClientLevel are the indicators of families' support.
+type ClientLevel struct {
+	FamiliesEnrolled   int                     `json:"families_enrolled"`
+	FamiliesOpen       int                     `json:"families_open"`
+	DaysToDiagnosis    Distribution            `json:"days_to_diagnosis"`
+	DaysToContract     Distribution            `json:"days_to_contract"`
+	ContractsSigned    int                     `json:"contracts_signed"`
+	SectorsPerContract Mean                    `json:"sectors_per_contract"`
+	ActionsBySector    map[string]ActionCounts `json:"actions_by_sector"`
+	Actions            ActionCounts            `json:"actions"`
+	GoalsByAchievement map[string]int          `json:"goals_by_achievement"`
+	ContractEndings    map[string]int          `json:"contract_endings"`
+	CaseOutcomes       map[string]int          `json:"case_outcomes"`
+	Reopenings         int                     `json:"reopenings"`
+}
+
+// IndicatorGroup are the indicators of one partnership, or of all.
+type IndicatorGroup struct {
+	PartnershipID string           `json:"partnership_id,omitempty"`
+	Name          string           `json:"name"`
+	Municipality  string           `json:"municipality,omitempty"`
+	County        string           `json:"county,omitempty"`
+	Institution   InstitutionLevel `json:"institution"`
+	Worker        WorkerLevel      `json:"worker"`
+	Client        ClientLevel      `json:"client"`
+}
+
+// IndicatorReport is the evaluation as of a day: every partnership, by
+// municipality then id, and all together.
+type IndicatorReport struct {
+	AsOf         domain.Date      `json:"as_of"`
+	Partnerships []IndicatorGroup `json:"partnerships"`
+	Overall      IndicatorGroup   `json:"overall"`
+}
+
+// acc gathers the raw values of one group before they are summarised.
+type acc struct {
+	membersBySector, servicesBySector, meetings, support map[string]int
+	sectors                                              map[string]bool
+	formalisation                                        []int
+	formalized, left                                     int
+	hours                                                float64
+	teams, teamMeetings                                  int
+	teamSize, teamInst, teamSect                         []int
+	families, open, signed, reopenings                   int
+	toDiagnosis, toContract, contractSectors             []int
+	actions                                              map[string]ActionCounts
+	goals, endings, outcomes                             map[string]int
+}
+
+func newAcc() *acc {
+	return &acc{membersBySector: map[string]int{}, servicesBySector: map[string]int{}, meetings: map[string]int{}, support: map[string]int{},
+		sectors: map[string]bool{}, actions: map[string]ActionCounts{}, goals: map[string]int{}, endings: map[string]int{}, outcomes: map[string]int{}}
+}
+
+func (a *acc) addPartnership(v *indPartnership) {
+	for _, m := range v.Members {
+		if !m.Left {
+			a.membersBySector[string(m.Sector)]++
+			a.sectors[string(m.Sector)] = true
+		}
+	}
+	for _, s := range v.Services {
+		if !s.Withdrawn {
+			a.servicesBySector[string(s.Sector)]++
+		}
+	}
+	for k, n := range v.Meetings {
+		a.meetings[string(k)] += n
+	}
+	for k, n := range v.StaffSupport {
+		a.support[string(k)] += n
+	}
+	a.hours += v.SupportHours
+	a.left += v.MembersLeft
+	if !v.FormalizedOn.IsZero() {
+		a.formalized++
+		a.formalisation = append(a.formalisation, days(v.InitiatedOn, v.FormalizedOn))
+	}
+}
+
+func (a *acc) addFamily(f *indFamily, asOf domain.Date) {
+	a.families++
+	if !f.Closed {
+		a.open++
+	}
+	a.reopenings += f.Reopened
+	if !f.DiagnosedOn.IsZero() {
+		a.toDiagnosis = append(a.toDiagnosis, days(f.OpenedOn, f.DiagnosedOn))
+	}
+	if !f.SignedOn.IsZero() {
+		a.toContract = append(a.toContract, days(f.OpenedOn, f.SignedOn))
+	}
+	for _, t := range f.Teams {
+		a.teams++
+		a.teamMeetings += t.Meetings
+		a.teamSize = append(a.teamSize, t.SizeAtForming)
+		a.teamInst = append(a.teamInst, len(t.Institutions))
+		a.teamSect = append(a.teamSect, len(t.Sectors))
+	}
+	for i, c := range f.Contracts {
+		if !c.Signed {
+			continue
+		}
+		a.signed++
+		inForce := i == len(f.Contracts)-1 && !c.Ended && !f.Closed
+		sectors := map[string]bool{}
+		for _, x := range c.Actions {
+			if x.Sector != "client" {
+				sectors[x.Sector] = true
+			}
+			n := a.actions[x.Sector]
+			switch {
+			case x.Status == domain.ActionStatusCompleted:
+				n.Completed++
+			case x.Status == domain.ActionStatusMissed:
+				n.Missed++
+			case inForce && x.Deadline.Before(asOf):
+				n.Overdue++
+			default:
+				n.Open++
+			}
+			a.actions[x.Sector] = n
+		}
+		a.contractSectors = append(a.contractSectors, len(sectors))
+		for _, g := range c.Goals {
+			if g != "" {
+				a.goals[string(g)]++
+			}
+		}
+	}
+	for k, n := range f.Endings {
+		a.endings[string(k)] += n
+	}
+	for k, n := range f.Outcomes {
+		a.outcomes[string(k)] += n
+	}
+}
+
+func (a *acc) merge(b *acc) {
+	addMap := func(dst, src map[string]int) {
+		for k, n := range src {
+			dst[k] += n
+		}
+	}
+	addMap(a.membersBySector, b.membersBySector)
+	addMap(a.servicesBySector, b.servicesBySector)
+	addMap(a.meetings, b.meetings)
+	addMap(a.support, b.support)
+	addMap(a.goals, b.goals)
+	addMap(a.endings, b.endings)
+	addMap(a.outcomes, b.outcomes)
+	for k := range b.sectors {
+		a.sectors[k] = true
+	}
+	for k, n := range b.actions {
+		m := a.actions[k]
+		m.Completed, m.Missed, m.Overdue, m.Open = m.Completed+n.Completed, m.Missed+n.Missed, m.Overdue+n.Overdue, m.Open+n.Open
+		a.actions[k] = m
+	}
+	a.formalisation = append(a.formalisation, b.formalisation...)
+	a.formalized, a.left, a.hours = a.formalized+b.formalized, a.left+b.left, a.hours+b.hours
+	a.teams, a.teamMeetings = a.teams+b.teams, a.teamMeetings+b.teamMeetings
+	a.teamSize, a.teamInst, a.teamSect = append(a.teamSize, b.teamSize...), append(a.teamInst, b.teamInst...), append(a.teamSect, b.teamSect...)
+	a.families, a.open, a.signed, a.reopenings = a.families+b.families, a.open+b.open, a.signed+b.signed, a.reopenings+b.reopenings
+	a.toDiagnosis, a.toContract = append(a.toDiagnosis, b.toDiagnosis...), append(a.toContract, b.toContract...)
+	a.contractSectors = append(a.contractSectors, b.contractSectors...)
+}
+
+func sum(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+func (a *acc) group() IndicatorGroup {
+	g := IndicatorGroup{
+		Institution: InstitutionLevel{MembersBySector: a.membersBySector, Members: sum(a.membersBySector), SectorCoverage: len(a.sectors),
+			ServicesBySector: a.servicesBySector, Services: sum(a.servicesBySector), MeetingsByKind: a.meetings, Meetings: sum(a.meetings),
+			Formalized: a.formalized, DaysToFormalisation: distribution(a.formalisation), MembersLeft: a.left,
+			StaffSupportByKind: a.support, StaffSupportHours: round2(a.hours)},
+		Worker: WorkerLevel{TeamsFormed: a.teams, TeamSizeAtForming: mean(a.teamSize), InstitutionsPerTeam: mean(a.teamInst),
+			SectorsPerTeam: mean(a.teamSect), TeamMeetings: a.teamMeetings},
+		Client: ClientLevel{FamiliesEnrolled: a.families, FamiliesOpen: a.open, DaysToDiagnosis: distribution(a.toDiagnosis),
+			DaysToContract: distribution(a.toContract), ContractsSigned: a.signed, SectorsPerContract: mean(a.contractSectors),
+			ActionsBySector: a.actions, GoalsByAchievement: a.goals, ContractEndings: a.endings, CaseOutcomes: a.outcomes, Reopenings: a.reopenings},
+	}
+	for _, n := range a.actions {
+		t := &g.Client.Actions
+		t.Completed, t.Missed, t.Overdue, t.Open = t.Completed+n.Completed, t.Missed+n.Missed, t.Overdue+n.Overdue, t.Open+n.Open
+	}
+	return g
+}
+
+// Report computes the indicators as of a day (the day that decides which
+// open actions are overdue; the zero Date means LastDay).
+func (p *Indicators) Report(asOf domain.Date) IndicatorReport {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if asOf.IsZero() {
+		asOf = p.st.LastDay
+	}
+	accs := map[string]*acc{}
+	get := func(id string) *acc {
+		if accs[id] == nil {
+			accs[id] = newAcc()
+		}
+		return accs[id]
+	}
+	for id, v := range p.st.Partnerships {
+		get(id).addPartnership(v)
+	}
+	for _, f := range p.st.Families {
+		get(f.PartnershipID).addFamily(f, asOf)
+	}
+	ids := make([]string, 0, len(accs))
+	for id := range accs {
+		ids = append(ids, id)
+	}
+	meta := func(id string) (string, string, string) {
+		if v := p.st.Partnerships[id]; v != nil {
+			return v.Name, v.Municipality, v.County
+		}
+		return "", "", ""
+	}
+	slices.SortFunc(ids, func(a, b string) int {
+		_, ma, _ := meta(a)
+		_, mb, _ := meta(b)
+		return cmp.Or(cmp.Compare(ma, mb), cmp.Compare(a, b))
+	})
+	all := newAcc()
+	r := IndicatorReport{AsOf: asOf, Partnerships: make([]IndicatorGroup, 0, len(ids))}
+	for _, id := range ids {
+		all.merge(accs[id])
+		g := accs[id].group()
+		g.PartnershipID = id
+		g.Name, g.Municipality, g.County = meta(id)
+		r.Partnerships = append(r.Partnerships, g)
+	}
+	r.Overall = all.group()
+	r.Overall.Name = "overall"
+	return r
+}
