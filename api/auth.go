@@ -74,6 +74,8 @@ var (
 	manageUsers = permission{roles: []domain.Role{domain.RoleAdmin}}
 	// Data-subject requests: erasure and the export of everything held.
 	eraseFamilies = permission{roles: []domain.Role{domain.RoleAdmin, domain.RoleCoordinator}}
+	// The evaluation: pseudonymised aggregates, the evaluator's view.
+	evaluate = permission{roles: []domain.Role{domain.RoleAdmin, domain.RoleEvaluator}}
 )
 
 func (p permission) allows(r domain.Role) bool {

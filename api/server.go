@@ -45,8 +45,13 @@ type Config struct {
 	Keys interface {
 		Erase(ctx context.Context, familyID string) (bool, error)
 	}
-	Store  Store
-	Logger *slog.Logger
+	// Stream is the event stream the evaluation replays (the store), and
+	// Pseudonyms turns family ids into the evaluation's pseudonyms (the
+	// keyring); GET /api/v1/evaluation answers 503 without them.
+	Stream     projections.Source
+	Pseudonyms Pseudonyms
+	Store      Store
+	Logger     *slog.Logger
 	// Registry receives the API's metrics; a new one if nil.
 	Registry *prometheus.Registry
 	// MaxWait bounds how long a query with ?min_seq waits (default 5s).
@@ -148,6 +153,7 @@ func (s *Server) routes() {
 	s.handle("DELETE /api/v1/users/{id}/tokens/{tokenID}", s.revokeToken, manageUsers)
 	s.handle("GET /api/v1/workers/{id}/caseload", s.workerCaseload, readFamilies)
 	s.handle("GET /api/v1/institutions/{id}/caseload", s.institutionCaseload, readFamilies)
+	s.handle("GET /api/v1/evaluation", s.evaluation, evaluate)
 
 }
 

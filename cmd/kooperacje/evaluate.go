@@ -9,38 +9,25 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/kooperacje/kooperacje/api"
 	"github.com/kooperacje/kooperacje/domain"
 	"github.com/kooperacje/kooperacje/eventstore"
 	"github.com/kooperacje/kooperacje/projections"
 )
 
-// evaluation is what indicators.json holds: the replay's account and the
-// indicators (docs/evaluation.md).
-type evaluation struct {
-	Format int             `json:"format"`
-	Cutoff *evaluateCutoff `json:"cutoff"`
-	Replay evaluateReplay  `json:"replay"`
-	projections.IndicatorReport
-}
-
-type evaluateCutoff struct {
-	OccurredAt time.Time `json:"occurred_at"` // events of business time after this were left out
-}
-
-type evaluateReplay struct {
-	Commits        int64  `json:"commits"`
-	Events         int64  `json:"events"`
-	SkippedUnknown int64  `json:"skipped_unknown_events"` // events of types this version does not know
-	Position       uint64 `json:"position"`
-}
+// evaluation is what indicators.json holds (api.Evaluation, which GET
+// /api/v1/evaluation answers too).
+type evaluation = api.Evaluation
 
 // progressSource moves a progress bar along the stream sequences read.
 type progressSource struct {
@@ -57,72 +44,116 @@ func (s progressSource) Read(ctx context.Context, from, to uint64, fn projection
 
 // evaluate replays the stream into the evaluation indicators and writes
 // indicators.json, indicators.csv and report.html: kooperacje evaluate
-// --out DIR [--as-of DATE].
+// --out DIR [--as-of DAY | --from DAY --to DAY] [--sequence N |
+// --recorded-as-of TIME].
 func evaluate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c storeConfig
-	var asOf, out string
+	var asOf, recordedAsOf, from, to, out string
+	var sequence uint64
 	var quiet bool
 	fs := flag.NewFlagSet("evaluate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	c.register(fs, eventstore.ListenOff)
 	fs.BoolVar(&c.demo, "demo", false, "a demo installation: use the master key serve --demo generated")
 	fs.StringVar(&asOf, "as-of", "", "a day (YYYY-MM-DD): only what happened by its end, in business time (default: everything, as of the last day in the history)")
+	fs.Uint64Var(&sequence, "sequence", 0, "a stream sequence: only the commands stored at or before it (the state the live projections had there)")
+	fs.StringVar(&recordedAsOf, "recorded-as-of", "", "an RFC 3339 time or a day (YYYY-MM-DD, its end in Poland): only what the engine had recorded by then")
+	fs.StringVar(&from, "from", "", "with --to: also report the changes of the counters over the days from..to (docs/evaluation.md)")
+	fs.StringVar(&to, "to", "", "with --from: the last day of the period; the indicators stand as of it")
 	fs.StringVar(&out, "out", "", "directory to write indicators.json, indicators.csv and report.html into (required)")
 	fs.BoolVar(&quiet, "quiet", false, "no progress bar")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if out == "" {
 		return usagef("--out: a directory is required")
 	}
 	var until projections.Until
-	var day domain.Date
-	var cutoff *evaluateCutoff
+	var day, fromDay domain.Date
+	switch {
+	case set["sequence"] && set["recorded-as-of"]:
+		return usagef("--sequence and --recorded-as-of both cut the stream where the engine was; give one of them")
+	case set["sequence"] && sequence == 0:
+		return usagef("--sequence: a stream sequence starts at 1")
+	case set["as-of"] && (set["from"] || set["to"]):
+		return usagef("--as-of and --from/--to both set the day the indicators stand at; with a period, --to is that day")
+	case set["from"] != set["to"]:
+		return usagef("--from and --to go together")
+	}
+	until.Sequence = sequence
+	if recordedAsOf != "" {
+		if d, err := domain.ParseDate(recordedAsOf); err == nil {
+			until.RecordedAt = api.EndOfDay(d)
+		} else if t, err := time.Parse(time.RFC3339, recordedAsOf); err == nil {
+			until.RecordedAt = t
+		} else {
+			return usagef("--recorded-as-of: %q is neither a day (YYYY-MM-DD) nor an RFC 3339 time", recordedAsOf)
+		}
+	}
 	if asOf != "" {
 		d, err := domain.ParseDate(asOf)
 		if err != nil {
 			return usagef("--as-of: %v", err)
 		}
-		end := d.Time().AddDate(0, 0, 1)
-		until.OccurredAt = time.Date(end.Year(), end.Month(), end.Day(), 0, 0, 0, 0, projections.Warsaw).Add(-time.Nanosecond)
-		day, cutoff = d, &evaluateCutoff{OccurredAt: until.OccurredAt.UTC()}
+		day, until.OccurredAt = d, api.EndOfDay(d)
+	}
+	if set["from"] {
+		f, err := domain.ParseDate(from)
+		if err != nil {
+			return usagef("--from: %v", err)
+		}
+		t, err := domain.ParseDate(to)
+		if err != nil {
+			return usagef("--to: %v", err)
+		}
+		if t.Before(f) {
+			return usagef("--from %s is after --to %s", f, t)
+		}
+		fromDay, day, until.OccurredAt = f, t, api.EndOfDay(t)
 	}
 	store, keys, done, err := openForCLI(ctx, &c)
 	if err != nil {
 		return err
 	}
 	defer done()
-	var perr error
-	ind := projections.NewIndicators(func(id string) string {
-		p, err := keys.Pseudonym(ctx, id)
-		if err != nil && perr == nil {
-			perr = err
-		}
-		return p
-	})
-	var src projections.Source = store
 	last, err := store.LastSequence(ctx)
 	if err != nil {
 		return err
 	}
-	bar := progress(stderr, int64(last), "evaluate", quiet)
-	if bar != nil {
-		src = progressSource{Source: store, bar: bar}
+	if set["sequence"] && sequence > last {
+		return usagef("--sequence %d: the stream ends at %d", sequence, last)
 	}
-	st, err := projections.Replay(ctx, src, until, nil, ind)
-	if bar != nil {
-		_ = bar.Finish()
+	if !fromDay.IsZero() && until.Sequence == 0 && until.RecordedAt.IsZero() {
+		until.Sequence = last // both ends of the period read the same commands
 	}
+	replay := func(until projections.Until, day domain.Date) (evaluation, error) {
+		var src projections.Source = store
+		bar := progress(stderr, int64(last), "evaluate", quiet)
+		if bar != nil {
+			src = progressSource{Source: store, bar: bar}
+			defer func() { _ = bar.Finish() }()
+		}
+		return api.Evaluate(ctx, src, keys, until, day)
+	}
+	ev, err := replay(until, day)
 	if err != nil {
 		return err
 	}
-	if perr != nil {
-		return fmt.Errorf("pseudonyms: %w", perr)
+	if ev.Replay.SkippedUnknown > 0 {
+		fmt.Fprintf(stderr, "warning: %d events of unknown types were skipped (a newer engine wrote them)\n", ev.Replay.SkippedUnknown)
 	}
-	ev := evaluation{Format: 1, Cutoff: cutoff, IndicatorReport: ind.Report(day),
-		Replay: evaluateReplay{Commits: st.Commits, Events: st.Events, SkippedUnknown: st.Skipped, Position: st.Position}}
-	if st.Skipped > 0 {
-		fmt.Fprintf(stderr, "warning: %d events of unknown types were skipped (a newer engine wrote them)\n", st.Skipped)
+	if !fromDay.IsZero() {
+		before := fromDay.Time().AddDate(0, 0, -1)
+		dayBefore := domain.NewDate(before.Year(), before.Month(), before.Day())
+		start := until
+		start.OccurredAt = api.EndOfDay(dayBefore)
+		ev0, err := replay(start, dayBefore)
+		if err != nil {
+			return err
+		}
+		ev.Period = periodOf(ev0.IndicatorReport, ev.IndicatorReport, fromDay, day)
 	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
@@ -140,13 +171,75 @@ func evaluate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
+// periodOf are the changes of the counters from the report as of the day
+// before a period to the report as of its last day: every whole number
+// and hour total is the later value less the earlier one (a partnership or
+// map key missing on one side counts as zero there), the statistics of
+// distributions and means (everything but their n) are null. Which of
+// them are "what happened in the period" and which net changes of a stock
+// is in docs/evaluation.md.
+func periodOf(before, after projections.IndicatorReport, from, to domain.Date) *api.EvaluationPeriod {
+	p := &api.EvaluationPeriod{From: from, To: to, Partnerships: make([]projections.IndicatorGroup, 0, len(after.Partnerships))}
+	earlier := map[string]projections.IndicatorGroup{}
+	for _, g := range before.Partnerships {
+		earlier[g.PartnershipID] = g
+	}
+	for _, g := range after.Partnerships {
+		p.Partnerships = append(p.Partnerships, difference(g, earlier[g.PartnershipID]))
+	}
+	p.Overall = difference(after.Overall, before.Overall)
+	return p
+}
+
+func difference(after, before projections.IndicatorGroup) projections.IndicatorGroup {
+	var d projections.IndicatorGroup
+	reflect.ValueOf(&d).Elem().Set(subtract(reflect.ValueOf(after), reflect.ValueOf(before)))
+	return d
+}
+
+// subtract returns a − b for the kinds an IndicatorGroup is made of.
+func subtract(a, b reflect.Value) reflect.Value {
+	t := a.Type()
+	out := reflect.New(t).Elem()
+	switch t.Kind() {
+	case reflect.Int:
+		out.SetInt(a.Int() - b.Int())
+	case reflect.Float64:
+		out.SetFloat(math.Round((a.Float()-b.Float())*100) / 100)
+	case reflect.String:
+		out.Set(a)
+	case reflect.Pointer:
+		// a statistic of a distribution or a mean: not a counter
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if t.Field(i).IsExported() {
+				out.Field(i).Set(subtract(a.Field(i), b.Field(i)))
+			}
+		}
+	case reflect.Map:
+		out.Set(reflect.MakeMap(t))
+		zero := reflect.Zero(t.Elem())
+		get := func(m reflect.Value, k reflect.Value) reflect.Value {
+			if v := m.MapIndex(k); v.IsValid() {
+				return v
+			}
+			return zero
+		}
+		for _, m := range []reflect.Value{a, b} {
+			for _, k := range m.MapKeys() {
+				out.SetMapIndex(k, subtract(get(a, k), get(b, k)))
+			}
+		}
+	default:
+		panic("evaluate: no difference of " + t.String())
+	}
+	return out
+}
+
 // evaluationFiles renders the three outputs.
 func evaluationFiles(ev evaluation) (map[string][]byte, error) {
-	var js bytes.Buffer
-	enc := json.NewEncoder(&js)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(ev); err != nil {
+	js, err := api.EncodeEvaluation(ev)
+	if err != nil {
 		return nil, err
 	}
 	groups := append(slices.Clone(ev.Partnerships), ev.Overall)
@@ -167,11 +260,26 @@ func evaluationFiles(ev evaluation) (map[string][]byte, error) {
 			_ = w.Write([]string{g.PartnershipID, groupName(g), g.Municipality, r.level, r.key, r.label, r.value, ev.AsOf.String()})
 		}
 	}
+	if ev.Period != nil {
+		// The period's rows: the changes of the counters, stan_na the
+		// period as an ISO 8601 interval.
+		for _, g := range append(slices.Clone(ev.Period.Partnerships), ev.Period.Overall) {
+			rs, err := flattenGroup(g)
+			if err != nil {
+				return nil, err
+			}
+			for _, r := range rs {
+				if r.value != "" {
+					_ = w.Write([]string{g.PartnershipID, groupName(g), g.Municipality, "zmiana/" + r.level, r.key, r.label, r.value, ev.Period.From.String() + "/" + ev.Period.To.String()})
+				}
+			}
+		}
+	}
 	w.Flush()
 	if err := w.Error(); err != nil {
 		return nil, err
 	}
-	return map[string][]byte{"indicators.json": js.Bytes(), "indicators.csv": cs.Bytes(), "report.html": reportHTML(ev, groups, rows)}, nil
+	return map[string][]byte{"indicators.json": js, "indicators.csv": cs.Bytes(), "report.html": reportHTML(ev, groups, rows)}, nil
 }
 
 func groupName(g projections.IndicatorGroup) string {

@@ -5,16 +5,23 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kooperacje/kooperacje/api"
 	"github.com/kooperacje/kooperacje/domain"
 	"github.com/kooperacje/kooperacje/eventstore"
+	"github.com/kooperacje/kooperacje/projections"
 )
 
 func TestEvaluateTheDemoTwiceGivesTheSameFilesWithoutWhoTheFamiliesAre(t *testing.T) {
@@ -140,4 +147,211 @@ func TestEvaluateAsOfADayAndWithoutOut(t *testing.T) {
 	assert.Equal(t, "1999-01-01", ev.AsOf)
 	assert.Equal(t, "1999-01-01T22:59:59.999999999Z", ev.Cutoff.OccurredAt, "the end of the day in Warsaw (UTC+1 in winter)")
 	assert.Zero(t, ev.Overall.Client.Families, "no family had been enrolled in 1999")
+}
+
+// craftedEngine starts an engine (with the demo master key, so that
+// evaluate --demo reads what it wrote) on a fresh data directory.
+func craftedEngine(t *testing.T) (*engine, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	c := serveConfig{storeConfig: storeConfig{data: dir, natsListen: eventstore.ListenOff, stream: eventstore.DefaultStream, instance: "test", demo: true}}
+	require.NoError(t, c.validate())
+	e, err := startEngine(ctx, c, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	return e, dir
+}
+
+// evaluateJSON runs kooperacje evaluate with args on dir and returns
+// indicators.json, decoded and raw, and stderr.
+func evaluateJSON(t *testing.T, dir string, args ...string) (api.Evaluation, []byte, string) {
+	t.Helper()
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), append([]string{"evaluate", "--data", dir, "--demo", "--quiet", "--out", out}, args...), &stdout, &stderr)
+	require.Equal(t, 0, code, "evaluate %v: %s", args, stderr.String())
+	raw, err := os.ReadFile(filepath.Join(out, "indicators.json"))
+	require.NoError(t, err)
+	var ev api.Evaluation
+	require.NoError(t, json.Unmarshal(raw, &ev))
+	return ev, raw, stderr.String()
+}
+
+// TestEvaluateUpToASequenceIsWhatTheLiveProjectionHadThere drives a store
+// through a crafted history with the domain handler, takes the live
+// Indicators' state whenever its runner reaches chosen commands, and
+// replays up to those sequences: the same bytes, both as snapshots and as
+// evaluate --sequence's report.
+func TestEvaluateUpToASequenceIsWhatTheLiveProjectionHadThere(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	e, dir := craftedEngine(t)
+	closed := false
+	defer func() {
+		if !closed {
+			e.close(context.Background(), slog.New(slog.DiscardHandler))
+		}
+	}()
+	pseudonym := func(id string) string {
+		p, err := e.keys.Pseudonym(ctx, id)
+		require.NoError(t, err)
+		return p
+	}
+	live := projections.NewIndicators(pseudonym)
+	runner := projections.NewRunner(e.store, "evaluate_test", nil, live)
+	require.NoError(t, runner.Start(ctx))
+	defer func() { _ = runner.Stop(context.Background()) }()
+
+	type cut struct {
+		seq              uint64
+		snapshot, report []byte
+	}
+	var cuts []cut
+	var last uint64
+	do := func(d domain.Date, cmd domain.Command) {
+		t.Helper()
+		res, err := e.handler.Execute(ctx, cmd, domain.Meta{Actor: domain.Actor{UserID: "u", Role: domain.RoleCoordinator}, OccurredAt: d.Time().Add(10 * time.Hour), Reason: "historia testowa"}, domain.AnyVersion)
+		require.NoError(t, err, "%T", cmd)
+		last = res.Sequence
+	}
+	mark := func() {
+		t.Helper()
+		require.NoError(t, runner.WaitFor(ctx, last))
+		snap, err := live.Snapshot()
+		require.NoError(t, err)
+		rep, err := json.Marshal(live.Report(domain.Date{}))
+		require.NoError(t, err)
+		cuts = append(cuts, cut{last, snap, rep})
+	}
+	day := func(m, d int) domain.Date { return domain.NewDate(2020, time.Month(m), d) }
+	pid, fid, mops, school, pup := domain.NewID(), domain.NewID(), domain.NewID(), domain.NewID(), domain.NewID()
+	coordinator, pedagog, applicant := domain.NewID(), domain.NewID(), domain.NewID()
+	do(day(1, 2), domain.RegisterInstitution{InstitutionID: mops, Name: "MOPS Sieradz", Sector: domain.SectorSocialAssistance, Municipality: "Sieradz", County: "sieradzki"})
+	do(day(1, 2), domain.RegisterInstitution{InstitutionID: school, Name: "SP 1", Sector: domain.SectorEducation, Municipality: "Sieradz", County: "sieradzki"})
+	do(day(1, 2), domain.RegisterInstitution{InstitutionID: pup, Name: "PUP", Sector: domain.SectorLabour, Municipality: "Sieradz", County: "sieradzki"})
+	do(day(1, 2), domain.RegisterWorker{InstitutionID: mops, WorkerID: coordinator, Name: "Marta Testowa", Position: "pracownik socjalny"})
+	do(day(1, 2), domain.RegisterWorker{InstitutionID: school, WorkerID: pedagog, Name: "Piotr Fikcyjny", Position: "pedagog"})
+	do(day(1, 10), domain.InitiatePartnership{PartnershipID: pid, Name: "PZK", Municipality: "Sieradz", County: "sieradzki", Date: day(1, 10), LeaderID: mops})
+	do(day(1, 10), domain.JoinPartnership{PartnershipID: pid, InstitutionID: school, Date: day(1, 10)})
+	mark() // a partnership of two
+	do(day(1, 12), domain.JoinPartnership{PartnershipID: pid, InstitutionID: pup, Date: day(1, 12)})
+	do(day(2, 1), domain.OpenFamilyCase{FamilyID: fid, PartnershipID: pid, Address: "ul. Przykładowa 1, Sieradz",
+		Household: []domain.Person{
+			{PersonID: applicant, Name: "Anna Przykładowa", BirthDate: domain.NewDate(1985, 3, 1), Relation: domain.RelationApplicant},
+			{PersonID: domain.NewID(), Name: "Ola Przykładowa", BirthDate: domain.NewDate(2012, 5, 5), Relation: domain.RelationChild},
+		},
+		Referral:    domain.ReferralSource{InstitutionID: school, Reason: "absencja dziecka"},
+		Coordinator: domain.WorkerRef{WorkerID: coordinator, InstitutionID: mops}, OpenedOn: day(2, 1)})
+	mark() // a family enrolled
+	do(day(2, 5), domain.RecordMeeting{PartnershipID: pid, MeetingID: domain.NewID(), Kind: domain.MeetingRegular, Date: day(2, 5), Place: "MOPS", Attendees: []string{mops, school}})
+	do(day(2, 10), domain.RecordDiagnosisInput{FamilyID: fid, Area: domain.AreaEducation, Severity: domain.SeverityMedium, Needs: "wsparcie w nauce",
+		WorkerID: coordinator, InstitutionID: mops, Date: day(2, 10)})
+	do(day(2, 20), domain.CompleteDiagnosis{FamilyID: fid, Date: day(2, 20)})
+	mark() // diagnosed after 19 days
+	do(day(3, 10), domain.FormalizePartnership{PartnershipID: pid, Date: day(3, 10)})
+	do(day(3, 12), domain.RecordStaffSupport{PartnershipID: pid, ActivityID: domain.NewID(), Kind: domain.SupportTraining, Date: day(3, 12), Topic: "współpraca", Institutions: []string{mops, school}, Hours: 6})
+	do(day(4, 2), domain.LeavePartnership{PartnershipID: pid, InstitutionID: pup, Date: day(4, 2)})
+	mark() // formalised, a training, a member left
+	require.GreaterOrEqual(t, len(cuts), 4)
+
+	for _, c := range cuts {
+		fresh := projections.NewIndicators(pseudonym)
+		st, err := projections.Replay(ctx, e.store, projections.Until{Sequence: c.seq}, nil, fresh)
+		require.NoError(t, err)
+		assert.Equal(t, c.seq, st.Position)
+		snap, err := fresh.Snapshot()
+		require.NoError(t, err)
+		assert.Equal(t, string(c.snapshot), string(snap), "replayed up to sequence %d", c.seq)
+	}
+	for i := 1; i < len(cuts); i++ {
+		assert.NotEqual(t, string(cuts[i-1].snapshot), string(cuts[i].snapshot), "every cut-off sees something new")
+	}
+
+	require.NoError(t, runner.Stop(ctx))
+	e.close(ctx, slog.New(slog.DiscardHandler))
+	closed = true
+	for _, c := range cuts {
+		ev, _, _ := evaluateJSON(t, dir, "--sequence", strconv.FormatUint(c.seq, 10))
+		require.NotNil(t, ev.Cutoff)
+		assert.Equal(t, c.seq, ev.Cutoff.Sequence)
+		assert.Equal(t, c.seq, ev.Replay.Position)
+		rep, err := json.Marshal(ev.IndicatorReport)
+		require.NoError(t, err)
+		assert.Equal(t, string(c.report), string(rep), "evaluate --sequence %d reports the live state there", c.seq)
+	}
+
+	// --recorded-as-of: everything had been recorded by now; nothing at
+	// the start of 2000.
+	ev, _, _ := evaluateJSON(t, dir, "--recorded-as-of", time.Now().UTC().Add(time.Minute).Format(time.RFC3339))
+	assert.Equal(t, cuts[len(cuts)-1].seq, ev.Replay.Position)
+	ev, _, _ = evaluateJSON(t, dir, "--recorded-as-of", "2000-01-01")
+	assert.Zero(t, ev.Replay.Position)
+	assert.Empty(t, ev.Partnerships)
+
+	// A period: February 2020 saw the family enrolled, one PZK meeting and
+	// the diagnosis; nothing of the partnership's membership changed.
+	ev, raw, _ := evaluateJSON(t, dir, "--from", "2020-02-01", "--to", "2020-02-29")
+	assert.Equal(t, "2020-02-29", ev.AsOf.String())
+	require.NotNil(t, ev.Period)
+	assert.Equal(t, "2020-02-01", ev.Period.From.String())
+	p := ev.Period.Overall
+	assert.Equal(t, 1, p.Client.FamiliesEnrolled)
+	assert.Equal(t, 1, p.Client.DaysToDiagnosis.N)
+	assert.Nil(t, p.Client.DaysToDiagnosis.Median, "statistics are not counters")
+	assert.Equal(t, 1, p.Institution.Meetings)
+	assert.Zero(t, p.Institution.Members, "all three joined in January")
+	assert.Zero(t, p.Institution.Formalized)
+	require.Len(t, ev.Period.Partnerships, 1)
+	assert.Equal(t, pid, ev.Period.Partnerships[0].PartnershipID)
+	assert.Equal(t, 3, ev.Overall.Institution.Members, "the document stands as of --to")
+	_, again, _ := evaluateJSON(t, dir, "--from", "2020-02-01", "--to", "2020-02-29")
+	assert.Equal(t, string(raw), string(again), "deterministic")
+	ev, _, _ = evaluateJSON(t, dir, "--from", "2020-03-01", "--to", "2020-12-31")
+	assert.Equal(t, -1, ev.Period.Overall.Institution.Members, "a net change: the PUP left in April")
+	assert.Equal(t, 1, ev.Period.Overall.Institution.MembersLeft)
+	assert.Equal(t, 1, ev.Period.Overall.Institution.Formalized)
+	assert.Equal(t, 6.0, ev.Period.Overall.Institution.StaffSupportHours)
+	assert.Zero(t, ev.Period.Overall.Client.FamiliesEnrolled)
+
+	for _, bad := range [][]string{
+		{"--sequence", "3", "--recorded-as-of", "2020-01-01"},
+		{"--sequence", "0"},
+		{"--sequence", "100000"},
+		{"--recorded-as-of", "wczoraj"},
+		{"--as-of", "2020-02-01", "--to", "2020-02-29", "--from", "2020-02-01"},
+		{"--from", "2020-02-01"},
+		{"--to", "2020-02-01"},
+		{"--from", "2020-03-01", "--to", "2020-02-01"},
+		{"--from", "2020-02-30", "--to", "2020-03-01"},
+	} {
+		var stdout, stderr bytes.Buffer
+		assert.Equal(t, 2, run(context.Background(), append([]string{"evaluate", "--data", dir, "--demo", "--quiet", "--out", t.TempDir()}, bad...), &stdout, &stderr), "%v: %s", bad, stderr.String())
+	}
+}
+
+// TestEvaluateSkipsEventsOfAFutureTypeWithAWarning: a newer engine wrote an
+// event this version does not know.
+func TestEvaluateSkipsEventsOfAFutureTypeWithAWarning(t *testing.T) {
+	e, dir := craftedEngine(t)
+	id := domain.NewID()
+	future, err := json.Marshal(map[string]any{"events": []map[string]any{{
+		"event_id": domain.NewID(), "type": "FutureEventType", "schema_version": 1,
+		"aggregate_type": "family", "aggregate_id": id, "aggregate_version": 1,
+		"occurred_at": "2020-02-01T10:00:00Z", "recorded_at": "2020-02-01T10:00:00Z",
+		"payload": map[string]any{"to": "Mars"},
+	}}})
+	require.NoError(t, err)
+	msg := nats.NewMsg("koop.family." + id)
+	msg.Data = future
+	_, err = e.store.JetStream().PublishMsg(context.Background(), msg)
+	require.NoError(t, err)
+	e.close(context.Background(), slog.New(slog.DiscardHandler))
+
+	ev, _, stderr := evaluateJSON(t, dir)
+	assert.Equal(t, int64(1), ev.Replay.SkippedUnknown)
+	assert.Equal(t, uint64(1), ev.Replay.Position)
+	assert.Zero(t, ev.Replay.Events)
+	assert.Contains(t, stderr, "warning: 1 events of unknown types were skipped")
+	assert.Zero(t, ev.Overall.Client.FamiliesEnrolled)
 }

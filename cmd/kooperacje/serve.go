@@ -98,7 +98,7 @@ func startEngine(ctx context.Context, c serveConfig, log *slog.Logger) (*engine,
 		return nil, err
 	}
 	e.api = api.New(api.Config{Access: access, Handler: e.handler, Runner: e.runner, Institutions: e.institutions, Partnerships: e.partnerships,
-		Users: e.users, Families: e.families, Events: store, Keys: keys, Store: store, Logger: log, Registry: prometheus.NewRegistry()})
+		Users: e.users, Families: e.families, Events: store, Keys: keys, Stream: store, Pseudonyms: keys, Store: store, Logger: log, Registry: prometheus.NewRegistry()})
 	return e, nil
 }
 

@@ -1,0 +1,149 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/kooperacje/kooperacje/domain"
+	"github.com/kooperacje/kooperacje/projections"
+)
+
+// Pseudonyms turns a family id into its evaluation pseudonym
+// (vault.Keyring.Pseudonym).
+type Pseudonyms interface {
+	Pseudonym(ctx context.Context, familyID string) (string, error)
+}
+
+// Evaluation is the evaluation document: what `kooperacje evaluate` writes
+// to indicators.json and GET /api/v1/evaluation answers, the replay's
+// account and the indicators (docs/evaluation.md). It carries pseudonyms
+// only.
+type Evaluation struct {
+	Format int               `json:"format"`
+	Cutoff *EvaluationCutoff `json:"cutoff"`
+	Replay EvaluationReplay  `json:"replay"`
+	projections.IndicatorReport
+	// Period is set by evaluate --from --to only.
+	Period *EvaluationPeriod `json:"period,omitempty"`
+}
+
+// EvaluationCutoff is how far the replay went; nil when it read
+// everything.
+type EvaluationCutoff struct {
+	Sequence   uint64    `json:"sequence,omitempty"`   // commands stored after this stream sequence were left out
+	RecordedAt time.Time `json:"recorded_at,omitzero"` // events recorded after this were left out
+	OccurredAt time.Time `json:"occurred_at,omitzero"` // events of business time after this were left out
+}
+
+// EvaluationReplay is what the replay read.
+type EvaluationReplay struct {
+	Commits        int64  `json:"commits"`
+	Events         int64  `json:"events"`
+	SkippedUnknown int64  `json:"skipped_unknown_events"` // events of types this version does not know
+	Position       uint64 `json:"position"`
+}
+
+// EvaluationPeriod are the changes of the counters between the end of the
+// day before From and the end of To (docs/evaluation.md, "Periods").
+type EvaluationPeriod struct {
+	From         domain.Date                  `json:"from"`
+	To           domain.Date                  `json:"to"`
+	Partnerships []projections.IndicatorGroup `json:"partnerships"`
+	Overall      projections.IndicatorGroup   `json:"overall"`
+}
+
+// EndOfDay is the last instant of a day in Poland: the business cut-off of
+// "as of DAY".
+func EndOfDay(d domain.Date) time.Time {
+	end := d.Time().AddDate(0, 0, 1)
+	return time.Date(end.Year(), end.Month(), end.Day(), 0, 0, 0, 0, projections.Warsaw).Add(-time.Nanosecond)
+}
+
+// Evaluate replays src up to until into fresh indicators, families under
+// their pseudonyms, and returns the document as of day (the zero Date:
+// the last business day replayed).
+func Evaluate(ctx context.Context, src projections.Source, pseudonyms Pseudonyms, until projections.Until, day domain.Date) (Evaluation, error) {
+	var perr error
+	ind := projections.NewIndicators(func(id string) string {
+		p, err := pseudonyms.Pseudonym(ctx, id)
+		if err != nil && perr == nil {
+			perr = err
+		}
+		return p
+	})
+	st, err := projections.Replay(ctx, src, until, nil, ind)
+	if err != nil {
+		return Evaluation{}, err
+	}
+	if perr != nil {
+		return Evaluation{}, fmt.Errorf("pseudonyms: %w", perr)
+	}
+	ev := Evaluation{Format: 1, IndicatorReport: ind.Report(day),
+		Replay: EvaluationReplay{Commits: st.Commits, Events: st.Events, SkippedUnknown: st.Skipped, Position: st.Position}}
+	c := EvaluationCutoff{Sequence: until.Sequence}
+	if !until.RecordedAt.IsZero() {
+		c.RecordedAt = until.RecordedAt.UTC()
+	}
+	if !until.OccurredAt.IsZero() {
+		c.OccurredAt = until.OccurredAt.UTC()
+	}
+	if c != (EvaluationCutoff{}) {
+		ev.Cutoff = &c
+	}
+	return ev, nil
+}
+
+// EncodeEvaluation is the document's JSON, byte for byte the same for the
+// same document: indented, HTML not escaped, a final newline.
+func EncodeEvaluation(ev Evaluation) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(ev); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// evaluation answers GET /api/v1/evaluation?as_of=DAY: the document
+// `kooperacje evaluate --as-of DAY` writes, replayed from the stream on
+// every request (no as_of: everything).
+func (s *Server) evaluation(w http.ResponseWriter, r *http.Request, _ Principal) {
+	if s.Stream == nil || s.Pseudonyms == nil {
+		writeProblem(w, Problem{Status: http.StatusServiceUnavailable, Code: "evaluation_unavailable",
+			Detail: "this server is not configured to replay the stream", Instance: r.URL.Path})
+		return
+	}
+	var until projections.Until
+	var day domain.Date
+	if v := r.URL.Query().Get("as_of"); v != "" {
+		d, err := domain.ParseDate(v)
+		if err != nil {
+			s.writeError(w, r, domain.Invalid("as_of", "%v", err))
+			return
+		}
+		day, until.OccurredAt = d, EndOfDay(d)
+	}
+	ev, err := Evaluate(r.Context(), s.Stream, s.Pseudonyms, until, day)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if ev.Replay.SkippedUnknown > 0 {
+		s.log.Warn("evaluation: events of unknown types were skipped", "skipped", ev.Replay.SkippedUnknown)
+	}
+	b, err := EncodeEvaluation(ev)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b)
+}
