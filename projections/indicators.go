@@ -76,6 +76,8 @@ type indFamily struct {
 }
 
 type indTeam struct {
+	FormedOn      domain.Date     `json:"formed_on"`
+	EndedOn       domain.Date     `json:"ended_on,omitzero"` // dissolved (or the case closed); zero while in place
 	SizeAtForming int             `json:"size_at_forming"`
 	Institutions  []string        `json:"institutions"` // distinct, sorted, over the team's life
 	Sectors       []domain.Sector `json:"sectors"`      // distinct, sorted, over the team's life
@@ -214,6 +216,29 @@ func (f *indFamily) team() *indTeam {
 	return &f.Teams[len(f.Teams)-1]
 }
 
+// endTeam records the end of the latest team, if it has none yet.
+func (f *indFamily) endTeam(on domain.Date) {
+	if n := len(f.Teams); n > 0 && f.Teams[n-1].EndedOn.IsZero() {
+		f.Teams[n-1].EndedOn = on
+	}
+}
+
+// exposureDays is how many whole days the team was in place by the
+// cut-off day: from its forming date to its end date or the cut-off,
+// whichever is earlier (the end day itself not counted, as every duration
+// here), never negative. A team of an old snapshot without a forming date
+// counts none.
+func (t indTeam) exposureDays(asOf domain.Date) int {
+	if t.FormedOn.IsZero() {
+		return 0
+	}
+	end := asOf
+	if !t.EndedOn.IsZero() && t.EndedOn.Before(end) {
+		end = t.EndedOn
+	}
+	return max(0, days(t.FormedOn, end))
+}
+
 func (t *indTeam) add(m domain.TeamMember) {
 	if i, found := slices.BinarySearch(t.Institutions, m.InstitutionID); !found {
 		t.Institutions = slices.Insert(t.Institutions, i, m.InstitutionID)
@@ -263,7 +288,8 @@ func (f *indFamily) apply(env domain.Envelope) {
 			f.DiagnosedOn = e.Date
 		}
 	case domain.TeamFormed:
-		t := indTeam{SizeAtForming: len(e.Members), Institutions: []string{}, Sectors: []domain.Sector{}}
+		f.endTeam(e.Date) // a team formed again replaces one never dissolved
+		t := indTeam{FormedOn: e.Date, SizeAtForming: len(e.Members), Institutions: []string{}, Sectors: []domain.Sector{}}
 		for _, m := range e.Members {
 			t.add(m)
 		}
@@ -277,6 +303,7 @@ func (f *indFamily) apply(env domain.Envelope) {
 			t.Meetings++
 		}
 	case domain.TeamDissolved:
+		f.endTeam(e.Date)
 		f.TeamOn = false
 	case domain.ContractDrafted:
 		c := f.contract()
@@ -320,6 +347,7 @@ func (f *indFamily) apply(env domain.Envelope) {
 		}
 		f.Endings[e.Ending]++
 	case domain.CaseClosed:
+		f.endTeam(e.Date) // the engine also records TeamDissolved on the same day
 		f.Closed, f.TeamOn = true, false
 		if f.Outcomes == nil {
 			f.Outcomes = map[domain.Outcome]int{}
@@ -475,7 +503,18 @@ type WorkerLevel struct {
 	InstitutionsPerTeam Mean `json:"institutions_per_team"`
 	SectorsPerTeam      Mean `json:"sectors_per_team"`
 	TeamMeetings        int  `json:"team_meetings"`
+	// TeamFamilyMonths is the time families had a team in place by the
+	// cut-off, in months of DaysPerMonth days (rounded to 2 decimals).
+	TeamFamilyMonths float64 `json:"team_family_months"`
+	// TeamMeetingsPerFamilyMonth is TeamMeetings / TeamFamilyMonths, from
+	// the unrounded months, rounded to 2 decimals; null when no family had
+	// a team in place for a day.
+	TeamMeetingsPerFamilyMonth *float64 `json:"team_meetings_per_family_month"`
 }
+
+// DaysPerMonth is the length of the mean Gregorian month (365.25 / 12
+// days), the unit of family-months.
+const DaysPerMonth = 30.4375
 
 // ClientLevel are the indicators of families' support.
 type ClientLevel struct {
@@ -519,7 +558,7 @@ type acc struct {
 	formalisation                                        []int
 	formalized, left                                     int
 	hours                                                float64
-	teams, teamMeetings                                  int
+	teams, teamMeetings, teamDays                        int
 	teamSize, teamInst, teamSect                         []int
 	families, open, signed, reopenings                   int
 	toDiagnosis, toContract, contractSectors             []int
@@ -573,6 +612,7 @@ func (a *acc) addFamily(f *indFamily, asOf domain.Date) {
 	for _, t := range f.Teams {
 		a.teams++
 		a.teamMeetings += t.Meetings
+		a.teamDays += t.exposureDays(asOf)
 		a.teamSize = append(a.teamSize, t.SizeAtForming)
 		a.teamInst = append(a.teamInst, len(t.Institutions))
 		a.teamSect = append(a.teamSect, len(t.Sectors))
@@ -639,7 +679,7 @@ func (a *acc) merge(b *acc) {
 	}
 	a.formalisation = append(a.formalisation, b.formalisation...)
 	a.formalized, a.left, a.hours = a.formalized+b.formalized, a.left+b.left, a.hours+b.hours
-	a.teams, a.teamMeetings = a.teams+b.teams, a.teamMeetings+b.teamMeetings
+	a.teams, a.teamMeetings, a.teamDays = a.teams+b.teams, a.teamMeetings+b.teamMeetings, a.teamDays+b.teamDays
 	a.teamSize, a.teamInst, a.teamSect = append(a.teamSize, b.teamSize...), append(a.teamInst, b.teamInst...), append(a.teamSect, b.teamSect...)
 	a.families, a.open, a.signed, a.reopenings = a.families+b.families, a.open+b.open, a.signed+b.signed, a.reopenings+b.reopenings
 	a.toDiagnosis, a.toContract = append(a.toDiagnosis, b.toDiagnosis...), append(a.toContract, b.toContract...)
@@ -661,10 +701,14 @@ func (a *acc) group() IndicatorGroup {
 			Formalized: a.formalized, DaysToFormalisation: distribution(a.formalisation), MembersLeft: a.left,
 			StaffSupportByKind: a.support, StaffSupportHours: round2(a.hours)},
 		Worker: WorkerLevel{TeamsFormed: a.teams, TeamSizeAtForming: mean(a.teamSize), InstitutionsPerTeam: mean(a.teamInst),
-			SectorsPerTeam: mean(a.teamSect), TeamMeetings: a.teamMeetings},
+			SectorsPerTeam: mean(a.teamSect), TeamMeetings: a.teamMeetings, TeamFamilyMonths: round2(float64(a.teamDays) / DaysPerMonth)},
 		Client: ClientLevel{FamiliesEnrolled: a.families, FamiliesOpen: a.open, DaysToDiagnosis: distribution(a.toDiagnosis),
 			DaysToContract: distribution(a.toContract), ContractsSigned: a.signed, SectorsPerContract: mean(a.contractSectors),
 			ActionsBySector: a.actions, GoalsByAchievement: a.goals, ContractEndings: a.endings, CaseOutcomes: a.outcomes, Reopenings: a.reopenings},
+	}
+	if a.teamDays > 0 {
+		v := round2(float64(a.teamMeetings) / (float64(a.teamDays) / DaysPerMonth))
+		g.Worker.TeamMeetingsPerFamilyMonth = &v
 	}
 	for _, n := range a.actions {
 		t := &g.Client.Actions

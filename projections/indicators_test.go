@@ -117,6 +117,10 @@ func TestIndicatorsOfACraftedHistory(t *testing.T) {
 	assert.Equal(t, projections.Mean{N: 1, Value: f(3)}, wk.InstitutionsPerTeam)
 	assert.Equal(t, projections.Mean{N: 1, Value: f(3)}, wk.SectorsPerTeam)
 	assert.Equal(t, 1, wk.TeamMeetings)
+	// 2020-02-21 → 2020-06-01: 9 + 31 + 30 + 31 = 101 days = 101 / 30.4375
+	// = 3.318 months; 1 meeting / 3.318 = 0.301.
+	assert.Equal(t, 3.32, wk.TeamFamilyMonths)
+	assert.Equal(t, f(0.3), wk.TeamMeetingsPerFamilyMonth)
 
 	c := g.Client
 	assert.Equal(t, 2, c.FamiliesEnrolled)
@@ -213,4 +217,79 @@ func TestIndicatorsOfAnEmptyStream(t *testing.T) {
 	b, err := json.Marshal(r)
 	require.NoError(t, err)
 	assert.False(t, strings.Contains(string(b), "NaN"))
+}
+
+// TestTeamMeetingsPerFamilyMonth works out team meetings per family-month
+// by hand on the crafted history plus a second team of family 2 (closed
+// and re-formed) and a second partnership.
+func TestTeamMeetingsPerFamilyMonth(t *testing.T) {
+	w, f2 := indicatorWorld(t)
+	meeting := func(fid string, d domain.Date, who ...string) {
+		w.at(d, domain.RecordTeamMeeting{FamilyID: fid, MeetingID: domain.NewID(), Date: d, Attendees: who}, "")
+	}
+	// Family 2 (reopened 2020-04-20): a team from 2020-04-21 until the case
+	// closes on 2020-05-11 (20 days, 2 meetings), then a new team from
+	// 2020-05-17 (15 days to 2020-06-01, 1 meeting).
+	w.at(day(2020, 4, 21), domain.FormTeam{FamilyID: f2, Date: day(2020, 4, 21), Members: []domain.WorkerRef{{WorkerID: w.adv, InstitutionID: w.pup}}}, "")
+	meeting(f2, day(2020, 4, 28), w.coordinator, w.adv)
+	meeting(f2, day(2020, 5, 5), w.coordinator)
+	w.at(day(2020, 5, 11), domain.CloseCase{FamilyID: f2, Date: day(2020, 5, 11), Outcome: domain.OutcomeClientWithdrew}, "")
+	w.at(day(2020, 5, 16), domain.ReopenCase{FamilyID: f2, Date: day(2020, 5, 16)}, "znów potrzebuje wsparcia")
+	w.at(day(2020, 5, 17), domain.FormTeam{FamilyID: f2, Date: day(2020, 5, 17), Members: []domain.WorkerRef{{WorkerID: w.adv, InstitutionID: w.pup}}}, "")
+	meeting(f2, day(2020, 5, 20), w.coordinator)
+
+	// A second partnership: family 3's team (the coordinator alone) from
+	// 2020-04-02, 60 days to 2020-06-01, 6 meetings.
+	pid2, mops2, coord2, f3 := domain.NewID(), domain.NewID(), domain.NewID(), domain.NewID()
+	w.run(domain.RegisterInstitution{InstitutionID: mops2, Name: "MOPS Zduńska Wola", Sector: domain.SectorSocialAssistance, Municipality: "Zduńska Wola", County: "zduńskowolski"}, "")
+	w.run(domain.RegisterWorker{InstitutionID: mops2, WorkerID: coord2, Name: "Ewa Próbna", Position: "pracownik socjalny"}, "")
+	w.at(day(2020, 3, 1), domain.InitiatePartnership{PartnershipID: pid2, Name: "PZK 2", Municipality: "Zduńska Wola", County: "zduńskowolski", Date: day(2020, 3, 1), LeaderID: mops2}, "")
+	w.at(day(2020, 4, 1), domain.OpenFamilyCase{FamilyID: f3, PartnershipID: pid2, Address: "ul. Trzecia 3, Zduńska Wola",
+		Household:   []domain.Person{{PersonID: domain.NewID(), Name: "Ewa Trzecia", BirthDate: day(1990, 1, 1), Relation: domain.RelationApplicant}},
+		Referral:    domain.ReferralSource{InstitutionID: mops2, Reason: "ubóstwo"},
+		Coordinator: domain.WorkerRef{WorkerID: coord2, InstitutionID: mops2}, OpenedOn: day(2020, 4, 1)}, "")
+	w.at(day(2020, 4, 2), domain.FormTeam{FamilyID: f3, Date: day(2020, 4, 2)}, "")
+	for _, d := range []domain.Date{day(2020, 4, 10), day(2020, 4, 20), day(2020, 4, 30), day(2020, 5, 10), day(2020, 5, 20), day(2020, 5, 30)} {
+		meeting(f3, d, coord2)
+	}
+
+	ind, _ := replayIndicators(t, w, projections.Until{})
+	r := ind.Report(day(2020, 6, 1))
+	require.Len(t, r.Partnerships, 2)
+	byID := map[string]projections.WorkerLevel{}
+	for _, g := range r.Partnerships {
+		byID[g.PartnershipID] = g.Worker
+	}
+	// Sieradz: family 1's team 2020-02-21 → 2020-06-01 is 9 + 31 + 30 + 31
+	// = 101 days (a leap year), family 2's teams 20 + 15 days: 136 days =
+	// 136 / 30.4375 = 4.468 months; 1 + 3 = 4 meetings; 4 / 4.468 = 0.895.
+	p1 := byID[w.pid]
+	assert.Equal(t, 3, p1.TeamsFormed)
+	assert.Equal(t, 4, p1.TeamMeetings)
+	assert.Equal(t, 4.47, p1.TeamFamilyMonths)
+	assert.Equal(t, f(0.9), p1.TeamMeetingsPerFamilyMonth)
+	// Zduńska Wola: 6 meetings in 60 / 30.4375 = 1.971 months: 3.044.
+	p2 := byID[pid2]
+	assert.Equal(t, 6, p2.TeamMeetings)
+	assert.Equal(t, 1.97, p2.TeamFamilyMonths)
+	assert.Equal(t, f(3.04), p2.TeamMeetingsPerFamilyMonth)
+	// Overall pools meetings and days (not a mean of the two rates): 10
+	// meetings in 196 / 30.4375 = 6.439 months: 1.553.
+	all := r.Overall.Worker
+	assert.Equal(t, 10, all.TeamMeetings)
+	assert.Equal(t, 6.44, all.TeamFamilyMonths)
+	assert.Equal(t, f(1.55), all.TeamMeetingsPerFamilyMonth)
+
+	// The report's day caps a team's time (a team formed later counts no
+	// time, never negative): on 2020-04-01 only family 1's team had been
+	// in place, 9 + 31 = 40 days = 1.31 months.
+	assert.Equal(t, 1.31, ind.Report(day(2020, 4, 1)).Overall.Worker.TeamFamilyMonths)
+	// On the day the first team formed no family had a team for a day: no
+	// rate (null), not a division by zero.
+	early := ind.Report(day(2020, 2, 21)).Overall.Worker
+	assert.Zero(t, early.TeamFamilyMonths)
+	assert.Nil(t, early.TeamMeetingsPerFamilyMonth)
+	b, err := json.Marshal(early)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"team_meetings_per_family_month":null`)
 }
