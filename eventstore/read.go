@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -35,10 +36,69 @@ func (s *Store) Read(ctx context.Context, from, to uint64, fn CommitFunc) error 
 	if from > to {
 		return nil
 	}
-	return s.readRaw(ctx, from, to, func(seq uint64, subject string, data []byte) error {
-		envs, derr := s.Decode(ctx, subject, seq, data)
-		return fn(seq, envs, derr)
-	})
+	return s.readDecoded(ctx, from, to, fn)
+}
+
+// decoded is a message on its way from the reader through a decoder to
+// the caller, who takes them in stream order.
+type decoded struct {
+	seq     uint64
+	subject string
+	data    []byte
+	envs    []domain.Envelope
+	err     error
+	done    chan struct{}
+}
+
+// readDecoded reads from..to with one goroutine, decodes on every core
+// (decoding, not reading, is what replay spends its time on), and hands
+// the commands to fn one at a time, in stream order.
+func (s *Store) readDecoded(ctx context.Context, from, to uint64, fn CommitFunc) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	const window = 512
+	ordered := make(chan *decoded, window)
+	work := make(chan *decoded, window)
+	var readErr error
+	go func() {
+		defer close(ordered)
+		defer close(work)
+		readErr = s.readRaw(ctx, from, to, func(seq uint64, subject string, data []byte) error {
+			d := &decoded{seq: seq, subject: subject, data: data, done: make(chan struct{})}
+			select {
+			case work <- d:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			select {
+			case ordered <- d:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			return nil
+		})
+	}()
+	for range max(1, runtime.GOMAXPROCS(0)) {
+		go func() {
+			for d := range work {
+				d.envs, d.err = s.Decode(ctx, d.subject, d.seq, d.data)
+				close(d.done)
+			}
+		}()
+	}
+	for d := range ordered {
+		<-d.done
+		if err := fn(d.seq, d.envs, d.err); err != nil {
+			cancel()
+			for range ordered { // let the reader stop
+			}
+			return err
+		}
+	}
+	if readErr != nil && !errors.Is(readErr, context.Canceled) {
+		return readErr
+	}
+	return ctx.Err()
 }
 
 // Subscription is a live feed of the stream; Stop ends it.

@@ -3,6 +3,7 @@ package vault
 import (
 	"bytes"
 	"context"
+	"crypto/cipher"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base32"
@@ -41,6 +42,7 @@ type Keyring struct {
 
 	mu     sync.Mutex
 	cache  map[string][]byte
+	aeads  map[string]cipher.AEAD // ciphers of cached keys, built once
 	erased map[string]bool
 	watch  jetstream.KeyWatcher
 }
@@ -80,7 +82,7 @@ func OpenKeyring(ctx context.Context, js jetstream.JetStream, master MasterKey, 
 	if err != nil {
 		return nil, fmt.Errorf("open key bucket: %w", err)
 	}
-	k := &Keyring{kv: kv, stream: stream, master: master, now: time.Now, cache: map[string][]byte{}, erased: map[string]bool{}}
+	k := &Keyring{kv: kv, stream: stream, master: master, now: time.Now, cache: map[string][]byte{}, aeads: map[string]cipher.AEAD{}, erased: map[string]bool{}}
 	if k.watch, err = kv.WatchAll(context.Background(), jetstream.IgnoreDeletes(), jetstream.UpdatesOnly()); err != nil {
 		return nil, fmt.Errorf("watch key bucket: %w", err)
 	}
@@ -104,6 +106,7 @@ func (k *Keyring) follow() {
 		if json.Unmarshal(e.Value(), &s) == nil && !s.ErasedAt.IsZero() {
 			k.mu.Lock()
 			delete(k.cache, e.Key())
+			delete(k.aeads, e.Key())
 			k.erased[e.Key()] = true
 			k.mu.Unlock()
 		}
@@ -248,6 +251,7 @@ func (k *Keyring) Erase(ctx context.Context, familyID string) (bool, error) {
 func (k *Keyring) forget(name string) {
 	k.mu.Lock()
 	delete(k.cache, name)
+	delete(k.aeads, name)
 	k.erased[name] = true
 	k.mu.Unlock()
 }
@@ -318,14 +322,26 @@ func (k *Keyring) Open(ctx context.Context, familyID, value string) (string, boo
 	if !IsSealed(value) {
 		return value, false, nil
 	}
-	dk, err := k.DataKey(ctx, familyID, false)
-	if errors.Is(err, ErrErased) {
-		return "", true, nil
+	name := familyKey(familyID)
+	k.mu.Lock()
+	a, ok := k.aeads[name]
+	k.mu.Unlock()
+	if !ok {
+		dk, err := k.DataKey(ctx, familyID, false)
+		if errors.Is(err, ErrErased) {
+			return "", true, nil
+		}
+		if err != nil {
+			return "", false, fmt.Errorf("open for family %s: %w", familyID, err)
+		}
+		a = gcm(dk)
+		k.mu.Lock()
+		if _, still := k.cache[name]; still {
+			k.aeads[name] = a
+		}
+		k.mu.Unlock()
 	}
-	if err != nil {
-		return "", false, fmt.Errorf("open for family %s: %w", familyID, err)
-	}
-	pt, err := Open(dk, familyID, value)
+	pt, err := openText(a, familyID, value)
 	if err != nil {
 		return "", false, fmt.Errorf("open for family %s: %w", familyID, err)
 	}

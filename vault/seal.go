@@ -140,8 +140,10 @@ func seal(key, plaintext, aad []byte) []byte {
 }
 
 // open reverses seal.
-func open(key, sealed, aad []byte) ([]byte, error) {
-	a := gcm(key)
+func open(key, sealed, aad []byte) ([]byte, error) { return openWith(gcm(key), sealed, aad) }
+
+// openWith reverses seal with a ready cipher.
+func openWith(a cipher.AEAD, sealed, aad []byte) ([]byte, error) {
 	if len(sealed) < a.NonceSize()+a.Overhead() {
 		return nil, ErrAuth
 	}
@@ -164,6 +166,11 @@ func IsSealed(s string) bool { return strings.HasPrefix(s, SealedPrefix) }
 // was altered or sealed for another family is ErrAuth; nothing of the
 // plaintext or the key is ever in an error.
 func Open(dataKey []byte, familyID, sealed string) (string, error) {
+	return openText(gcm(dataKey), familyID, sealed)
+}
+
+// openText opens a sealed text with a ready cipher.
+func openText(a cipher.AEAD, familyID, sealed string) (string, error) {
 	rest, ok := strings.CutPrefix(sealed, SealedPrefix)
 	if !ok {
 		return "", ErrMalformed
@@ -172,7 +179,7 @@ func Open(dataKey []byte, familyID, sealed string) (string, error) {
 	if err != nil {
 		return "", ErrMalformed
 	}
-	pt, err := open(dataKey, b, []byte(familyID))
+	pt, err := openWith(a, b, []byte(familyID))
 	if err != nil {
 		return "", err
 	}
