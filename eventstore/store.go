@@ -48,7 +48,8 @@ type Options struct {
 	CredsFile, NKeyFile string
 	// Stream is the stream's name (DefaultStream if empty).
 	Stream string
-	// Replicas of the stream: 1 embedded, 3 recommended for a cluster.
+	// Replicas of the stream: 1 embedded; with URL, 0 keeps an existing
+	// stream's replicas and creates a new one with 3.
 	Replicas int
 	// Duplicates is the stream's deduplication window (DefaultDuplicates).
 	Duplicates time.Duration
@@ -173,6 +174,12 @@ func StreamConfig(name string, replicas int, duplicates time.Duration) jetstream
 }
 
 func (s *Store) ensureStream(ctx context.Context, opts Options) error {
+	if opts.Replicas == 0 {
+		opts.Replicas = 3
+		if existing, err := s.js.Stream(ctx, opts.Stream); err == nil {
+			opts.Replicas = existing.CachedInfo().Config.Replicas
+		}
+	}
 	cfg := StreamConfig(opts.Stream, opts.Replicas, opts.Duplicates)
 	var err error
 	// In a fresh cluster the first request can time out while the meta
@@ -197,6 +204,10 @@ func isTransient(err error) bool {
 		errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) ||
 		errors.Is(err, jetstream.ErrJetStreamNotEnabled)
 }
+
+// Replicas returns the event stream's number of replicas, which the
+// engine's other streams and buckets follow.
+func (s *Store) Replicas() int { return s.stream.CachedInfo().Config.Replicas }
 
 // Close closes the connection and stops the embedded server, if any.
 func (s *Store) Close() {

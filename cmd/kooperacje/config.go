@@ -49,7 +49,7 @@ func (c *storeConfig) register(fs *flag.FlagSet, listen string) {
 	fs.StringVar(&c.natsCreds, "nats-creds", "", "credentials file (JWT + seed) for --nats-url")
 	fs.StringVar(&c.natsNKey, "nats-nkey", "", "nkey seed file for --nats-url")
 	fs.StringVar(&c.stream, "stream", eventstore.DefaultStream, "name of the event stream")
-	fs.IntVar(&c.replicas, "replicas", 0, "stream replicas (default 1 embedded, 3 with --nats-url)")
+	fs.IntVar(&c.replicas, "replicas", 0, "stream replicas (default 1 embedded; with --nats-url, the existing stream's, or 3 for a new one)")
 	fs.StringVar(&c.instance, "instance", host, "name of this engine instance (its projection consumer and checkpoint)")
 	fs.BoolVar(&c.noSync, "unsafe-no-fsync", false, "acknowledge writes before they are fsynced (benchmarks only: a power cut loses data)")
 	fs.StringVar(&c.masterKey, "master-key-file", "", "file with the master key that wraps the families' data keys (or set "+MasterKeyEnv+")")
@@ -94,11 +94,8 @@ func (c *storeConfig) validate() error {
 	if c.replicas < 0 || c.replicas > 5 {
 		return usagef("--replicas %d: JetStream allows 1 to 5", c.replicas)
 	}
-	if c.replicas == 0 {
+	if c.replicas == 0 && c.natsURL == "" {
 		c.replicas = 1
-		if c.natsURL != "" {
-			c.replicas = 3
-		}
 	}
 	if c.natsURL == "" && c.replicas != 1 {
 		return usagef("--replicas %d needs a cluster (--nats-url); the embedded server is a single node", c.replicas)
@@ -150,7 +147,7 @@ func (c *storeConfig) open(ctx context.Context, master vault.MasterKey, log *slo
 	if err != nil {
 		return nil, nil, err
 	}
-	keys, err := vault.OpenKeyring(ctx, store.JetStream(), master, c.replicas)
+	keys, err := vault.OpenKeyring(ctx, store.JetStream(), master, store.Replicas())
 	if err != nil {
 		store.Close()
 		return nil, nil, err
