@@ -51,6 +51,32 @@ func with(body map[string]any, kv ...any) map[string]any {
 	return out
 }
 
+// reqFunc and atFunc make a bad request to a route: req on the route's
+// own path, at on another path.
+type (
+	reqFunc func(key, name string, body any, status int, code, field string) badRequest
+	atFunc  func(key, name, path string, body any, status int, code, field string) badRequest
+)
+
+// badCases returns the bad bodies of every route in order, and the makers
+// of a route's further bad requests.
+func badCases(routes map[string]commandRoute, order []string) ([]badRequest, reqFunc, atFunc) {
+	var tests []badRequest
+	for _, key := range order {
+		tests = append(tests, badBodies(routes[key])...)
+	}
+	req := func(key, name string, body any, status int, code, field string) badRequest {
+		r := routes[key]
+		return badRequest{name: name, method: r.method, path: r.path, body: body, status: status, code: code, field: field}
+	}
+	at := func(key, name, path string, body any, status int, code, field string) badRequest {
+		b := req(key, name, body, status, code, field)
+		b.path = path
+		return b
+	}
+	return tests, req, at
+}
+
 // badBodies are the bad requests every command route refuses the same way.
 func badBodies(r commandRoute) []badRequest {
 	valid := r.valid
@@ -175,19 +201,7 @@ func TestBadInputWritesNothing(t *testing.T) {
 	unknown := domain.NewID()
 	p := f.path
 
-	var tests []badRequest
-	for _, key := range commandOrder {
-		tests = append(tests, badBodies(routes[key])...)
-	}
-	req := func(key, name string, body any, status int, code, field string) badRequest {
-		r := routes[key]
-		return badRequest{name: name, method: r.method, path: r.path, body: body, status: status, code: code, field: field}
-	}
-	at := func(key, name, path string, body any, status int, code, field string) badRequest {
-		b := req(key, name, body, status, code, field)
-		b.path = path
-		return b
-	}
+	tests, req, at := badCases(routes, commandOrder)
 	retention := routes["retention"].valid
 	inst, worker, initiate := routes["institution"].valid, routes["worker"].valid, routes["initiate"].valid
 	join, leave, offer := routes["join"].valid, routes["leave"].valid, routes["offer"].valid

@@ -922,19 +922,7 @@ func TestFamilyBadInputWritesNothing(t *testing.T) {
 	f := newFamilyBadFixture(ta)
 	routes := familyRoutes(f)
 	unknown := domain.NewID()
-	var tests []badRequest
-	for _, key := range familyOrder {
-		tests = append(tests, badBodies(routes[key])...)
-	}
-	req := func(key, name string, body any, status int, code, field string) badRequest {
-		r := routes[key]
-		return badRequest{name: name, method: r.method, path: r.path, body: body, status: status, code: code, field: field}
-	}
-	at := func(key, name, path string, body any, status int, code, field string) badRequest {
-		b := req(key, name, body, status, code, field)
-		b.path = path
-		return b
-	}
+	tests, req, at := badCases(routes, familyOrder)
 	body := func(key string) map[string]any { return routes[key].valid }
 	fam := "/api/v1/families/"
 	open := body("open")
