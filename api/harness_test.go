@@ -38,6 +38,8 @@ type testAPI struct {
 	partnerships *projections.Partnerships
 	users        *projections.Users
 	families     *projections.Families
+	indicators   *projections.Indicators
+	api          *api.Server
 	server       *httptest.Server
 	// tokens and userIDs by role: admin, animator, coordinator, worker,
 	// evaluator, auditor.
@@ -71,10 +73,11 @@ func newTestAPI(t *testing.T, configure ...func(*api.Config)) *testAPI {
 		partnerships: projections.NewPartnerships(),
 		users:        projections.NewUsers(),
 		families:     projections.NewFamilies(),
+		indicators:   projections.NewIndicators(nil),
 		tokens:       map[domain.Role]string{},
 		userIDs:      map[domain.Role]string{},
 	}
-	ta.runner = projections.NewRunner(store, "test", nil, ta.institutions, ta.partnerships, ta.users, ta.families)
+	ta.runner = projections.NewRunner(store, "test", nil, ta.institutions, ta.partnerships, ta.users, ta.families, ta.indicators)
 	require.NoError(t, ta.runner.Start(ctx))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -105,6 +108,7 @@ func newTestAPI(t *testing.T, configure ...func(*api.Config)) *testAPI {
 		Partnerships: ta.partnerships,
 		Users:        ta.users,
 		Families:     ta.families,
+		Indicators:   ta.indicators,
 		Events:       store,
 		Keys:         keys,
 		Access:       ta.access,
@@ -113,7 +117,8 @@ func newTestAPI(t *testing.T, configure ...func(*api.Config)) *testAPI {
 	for _, c := range configure {
 		c(&cfg)
 	}
-	ta.server = httptest.NewServer(api.New(cfg))
+	ta.api = api.New(cfg)
+	ta.server = httptest.NewServer(ta.api)
 	t.Cleanup(ta.server.Close)
 	return ta
 }

@@ -349,6 +349,7 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"StaffSupportRecorded": domain.StaffSupportRecorded{}, "UserView": api.UserView{}, "TokenView": api.TokenView{},
 		"UserList": api.List[api.UserView]{}, "IssuedToken": api.IssuedToken{}, "HistoryEntry": projections.HistoryEntry{},
 		"HistoryList": api.List[projections.HistoryEntry]{}, "Access": domain.Access{}, "AccessList": api.List[domain.Access]{},
+		"Dashboard": api.Dashboard{}, "DashboardGroup": api.DashboardGroup{},
 	}
 	check := func(name string, v any, envelope bool) {
 		s, ok := schemas[name].(map[string]any)

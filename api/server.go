@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -34,6 +35,9 @@ type Config struct {
 	Partnerships *projections.Partnerships
 	Users        *projections.Users
 	Families     *projections.Families
+	// Indicators are the evaluation's indicators kept live, for the
+	// dashboard; GET /api/v1/dashboard answers 503 without them.
+	Indicators *projections.Indicators
 	// Events loads a family's events for the data-subject export.
 	Events interface {
 		Load(ctx context.Context, aggregate, id string) ([]domain.Envelope, error)
@@ -65,6 +69,9 @@ type Server struct {
 	log     *slog.Logger
 	mux     *http.ServeMux
 	metrics *metrics
+	// closing ends the event streams (CloseStreams).
+	closing   chan struct{}
+	closeOnce sync.Once
 }
 
 // New returns the API over cfg.
@@ -81,7 +88,7 @@ func New(cfg Config) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{Config: cfg, log: cfg.Logger, mux: http.NewServeMux()}
+	s := &Server{Config: cfg, log: cfg.Logger, mux: http.NewServeMux(), closing: make(chan struct{})}
 	s.metrics = newMetrics(cfg.Registry, cfg.Runner)
 	s.routes()
 	return s
@@ -154,6 +161,8 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/workers/{id}/caseload", s.workerCaseload, readFamilies)
 	s.handle("GET /api/v1/institutions/{id}/caseload", s.institutionCaseload, readFamilies)
 	s.handle("GET /api/v1/evaluation", s.evaluation, evaluate)
+	s.handle("GET /api/v1/dashboard", s.dashboard, anyRole)
+	s.handle("GET /api/v1/stream", s.stream, anyRole)
 
 }
 

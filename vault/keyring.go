@@ -383,13 +383,27 @@ func (k *Keyring) OpenBlob(ctx context.Context, name string, sealed []byte) ([]b
 // its id, so evaluators can follow a family across reports without
 // learning who it is or its id. It survives erasure: counts stay.
 func (k *Keyring) Pseudonym(ctx context.Context, familyID string) (string, error) {
-	key, err := k.SystemKey(ctx, "evaluation")
+	f, err := k.Pseudonyms(ctx)
 	if err != nil {
 		return "", err
 	}
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte("family\x00" + familyID))
-	return "R-" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(m.Sum(nil))[:12]), nil
+	return f(familyID), nil
+}
+
+// Pseudonyms returns the function Pseudonym computes, with the evaluation
+// key read once: for projections that hold families under pseudonyms
+// while they run (projections.NewIndicators), where a lookup per event
+// could fail halfway.
+func (k *Keyring) Pseudonyms(ctx context.Context) (func(familyID string) string, error) {
+	key, err := k.SystemKey(ctx, "evaluation")
+	if err != nil {
+		return nil, err
+	}
+	return func(familyID string) string {
+		m := hmac.New(sha256.New, key)
+		m.Write([]byte("family\x00" + familyID))
+		return "R-" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(m.Sum(nil))[:12])
+	}, nil
 }
 
 // ChainKey returns the key of the events' hash chain
