@@ -6,7 +6,7 @@ DATA    ?= ./data
 HTTP    ?= 127.0.0.1:8080
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: run build test test-short bench lint fmt clean
+.PHONY: run build test test-short bench lint fmt clean chromium
 
 ## run: build and start the engine with an embedded JetStream, the demo data, the API
 run: build
@@ -16,9 +16,20 @@ run: build
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/kooperacje
 
-## test: every test, with the race detector (the engine is concurrent throughout)
-test:
-	$(GO) test -race -count=1 -timeout 20m ./...
+## test: every test, with the race detector (the engine is concurrent throughout);
+## the browser tests' screenshots land in artifacts/
+test: chromium
+	@mkdir -p artifacts
+	$(GO) test -race -count=1 -timeout 20m -artifacts -outputdir $(CURDIR)/artifacts ./...
+
+## chromium: Debian's Chromium for the browser tests, installed when missing
+## (set KOOP_CHROMIUM to use another Chromium)
+chromium:
+	@if [ -z "$$KOOP_CHROMIUM" ] && ! command -v chromium >/dev/null 2>&1; then \
+		echo "installing Debian's chromium for the browser tests"; \
+		sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium >/dev/null; \
+	fi
 
 ## test-short: the tests without the race detector, faster while editing
 test-short:
@@ -38,4 +49,4 @@ fmt:
 	gofmt -w $$(git ls-files '*.go')
 
 clean:
-	rm -rf bin
+	rm -rf bin artifacts

@@ -386,6 +386,10 @@ type demoGen struct {
 	amend    int
 	withdraw int
 	assist   int
+	// shown counts the families given to the demo users, so that the
+	// coordinator and the worker who sign in have cases of their own with
+	// contracts in force.
+	shown int
 }
 
 // loadDemoFamilies writes the demo families and the staff support. A
@@ -634,6 +638,19 @@ func (g *demoGen) family(p demoPartnership, key string, prof demoProfile, stage 
 		slots := pool.roles[role]
 		members = append(members, demoMember{role: role, slot: slots[g.r.IntN(len(slots))]})
 	}
+	// The first families of the first partnership with a contract in
+	// force go to the demo users: the coordinator leads them and the
+	// school worker is on their teams.
+	if stage == 7 && p.slug == demoPartnerships[0].slug && g.shown < 3 {
+		g.shown++
+		coord = pool.coordinators[0]
+		coordRef = demoMember{slot: coord}.ref()
+		for i, m := range members {
+			if m.role == "szkola" {
+				members[i].slot = pool.roles["szkola"][0]
+			}
+		}
+	}
 	referrer := demoID("institution", p.leader)
 	for _, role := range slices.Backward(prof.referrers) {
 		if i := slices.IndexFunc(members, func(m demoMember) bool { return m.role == role }); i >= 0 {
@@ -652,6 +669,12 @@ func (g *demoGen) family(p demoPartnership, key string, prof demoProfile, stage 
 	// which runs the case by statute; the court probation service works on
 	// the court's order.
 	cons := addDays(opened, g.days(2, 10))
+	// Consents last two years, but those of families whose contract is
+	// still in force were given for the whole cooperation.
+	expires := addMonths(cons, 24)
+	if stage == 7 {
+		expires = domain.Date{}
+	}
 	var seen []string
 	for _, m := range members {
 		if m.slot.inst == coord.inst || slices.Contains(seen, m.slot.inst) {
@@ -677,7 +700,7 @@ func (g *demoGen) family(p demoPartnership, key string, prof demoProfile, stage 
 		}
 		add(cons, "consent/"+m.slot.inst, domain.GiveConsent{FamilyID: fid, ConsentID: demoID("consent", key, m.slot.inst), InstitutionID: inst,
 			Categories: cats, Purpose: "Diagnoza potrzeb rodziny i współpraca w Zadaniowym Zespole Kooperacyjnym",
-			LegalBasis: "Zgoda: art. 6 ust. 1 lit. a i art. 9 ust. 2 lit. a RODO", GivenBy: applicant.PersonID, GivenOn: cons, ExpiresOn: addMonths(cons, 24)},
+			LegalBasis: "Zgoda: art. 6 ust. 1 lit. a i art. 9 ust. 2 lit. a RODO", GivenBy: applicant.PersonID, GivenOn: cons, ExpiresOn: expires},
 			"zgoda wnioskodawcy na przekazywanie danych kooperantom")
 	}
 	// Some families give a consent they later withdraw, for an institution

@@ -19,6 +19,7 @@ import (
 	"github.com/kooperacje/kooperacje/eventstore"
 	"github.com/kooperacje/kooperacje/projections"
 	"github.com/kooperacje/kooperacje/vault"
+	"github.com/kooperacje/kooperacje/web"
 )
 
 // AdminTokenFile is where serve writes the first admin's token when it
@@ -67,6 +68,7 @@ type engine struct {
 	partnerships *projections.Partnerships
 	users        *projections.Users
 	families     *projections.Families
+	indicators   *projections.Indicators
 	keys         *vault.Keyring
 	api          *api.Server
 }
@@ -81,10 +83,16 @@ func startEngine(ctx context.Context, c serveConfig, log *slog.Logger) (*engine,
 	if err != nil {
 		return nil, err
 	}
+	pseudonyms, err := keys.Pseudonyms(ctx)
+	if err != nil {
+		keys.Close()
+		store.Close()
+		return nil, fmt.Errorf("evaluation key: %w", err)
+	}
 	e := &engine{store: store, keys: keys, handler: &domain.Handler{Store: store},
 		institutions: projections.NewInstitutions(), partnerships: projections.NewPartnerships(), users: projections.NewUsers(),
-		families: projections.NewFamilies()}
-	e.runner = projections.NewRunner(store, "projections_"+c.instance, log, e.institutions, e.partnerships, e.users, e.families)
+		families: projections.NewFamilies(), indicators: projections.NewIndicators(pseudonyms)}
+	e.runner = projections.NewRunner(store, "projections_"+c.instance, log, e.institutions, e.partnerships, e.users, e.families, e.indicators)
 	if err := e.runner.Start(ctx); err != nil {
 		keys.Close()
 		store.Close()
@@ -98,8 +106,19 @@ func startEngine(ctx context.Context, c serveConfig, log *slog.Logger) (*engine,
 		return nil, err
 	}
 	e.api = api.New(api.Config{Access: access, Handler: e.handler, Runner: e.runner, Institutions: e.institutions, Partnerships: e.partnerships,
-		Users: e.users, Families: e.families, Events: store, Keys: keys, Stream: store, Pseudonyms: keys, Store: store, Logger: log, Registry: prometheus.NewRegistry()})
+		Users: e.users, Families: e.families, Indicators: e.indicators, Events: store, Keys: keys, Stream: store, Pseudonyms: keys, Store: store, Logger: log, Registry: prometheus.NewRegistry()})
 	return e, nil
+}
+
+// routes sends the API's paths to the API and every other path to the
+// dashboards.
+func (e *engine) routes() http.Handler {
+	mux := http.NewServeMux()
+	for _, p := range []string{"/api/", "/healthz", "/readyz", "/metrics"} {
+		mux.Handle(p, e.api)
+	}
+	mux.Handle("/", web.Handler())
+	return mux
 }
 
 // catchUp waits until the projections have applied everything stored now.
@@ -188,9 +207,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.http, err)
 	}
-	srv := &http.Server{Handler: e.api, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+	srv := &http.Server{Handler: e.routes(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute}
-	fmt.Fprintf(stdout, "Kooperacje %s\n  API:        http://%s/api/v1 (OpenAPI: /api/v1/openapi.json)\n", version, ln.Addr())
+	// The pages' event streams end when shutdown starts rather than hold
+	// it up; other requests finish.
+	srv.RegisterOnShutdown(e.api.CloseStreams)
+	fmt.Fprintf(stdout, "Kooperacje %s\n  Dashboard:  http://%s/\n  API:        http://%s/api/v1 (OpenAPI: /api/v1/openapi.json)\n", version, ln.Addr(), ln.Addr())
 	if u := e.store.ClientURL(); u != "" {
 		fmt.Fprintf(stdout, "  NATS:       %s  (nats --server %s --nkey %s stream info %s)\n", u, u, e.store.NKeyPath(), c.stream)
 	}
