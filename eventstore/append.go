@@ -39,6 +39,13 @@ func (s *Store) Append(ctx context.Context, aggregate, id string, expectedVersio
 		return domain.Result{}, domain.Invalid("expected_version", "must be 0 or more, not %d", expectedVersion)
 	}
 	expectedSeq, prevHash, err := s.sequenceOf(ctx, subject, expectedVersion)
+	if errors.Is(err, domain.ErrVersionConflict) {
+		// The aggregate moved on, perhaps by this very command: a retry after
+		// a try whose answer was lost (a timeout in a leader failover).
+		if res, found, ferr := s.findCommand(ctx, subject, meta.CommandID); ferr != nil || found {
+			return res, ferr
+		}
+	}
 	if err != nil {
 		return domain.Result{}, err
 	}
