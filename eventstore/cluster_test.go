@@ -168,3 +168,33 @@ func TestTwoEnginesShareTheCluster(t *testing.T) {
 		assert.Len(t, v.Workers, 2)
 	})
 }
+
+// TestEngineOnAFollowerReadsTheLatestCommand reads through an engine
+// connected to a follower right after another engine's append: a direct
+// get answered by a follower that has not applied the command yet must
+// not make the load stale, nor the next append a conflict.
+func TestEngineOnAFollowerReadsTheLatestCommand(t *testing.T) {
+	c := natstest.StartCluster(t, 3)
+	a := openEngine(t, c, "engine-a")
+	ctx := context.Background()
+	info, err := a.JetStream().Stream(ctx, a.StreamName())
+	require.NoError(t, err)
+	follower := info.CachedInfo().Cluster.Replicas[0].Name
+	b, err := eventstore.Open(ctx, eventstore.Options{URL: c.ClientURL(follower), Replicas: 3, Name: "engine-b"})
+	require.NoError(t, err)
+	t.Cleanup(b.Close)
+
+	id := domain.NewID()
+	res, err := a.Append(ctx, domain.AggregateInstitution, id, 0, meta(), institution("SP"))
+	require.NoError(t, err)
+	for i := range 100 {
+		res, err = a.Append(ctx, domain.AggregateInstitution, id, res.Version, meta(), worker("W"))
+		require.NoError(t, err)
+		envs, err := b.Load(ctx, domain.AggregateInstitution, id)
+		require.NoError(t, err)
+		require.Len(t, envs, int(res.Version), "load %d through the follower's engine", i)
+		// The other engine decides on the version the first one answered.
+		res, err = b.Append(ctx, domain.AggregateInstitution, id, res.Version, meta(), worker("V"))
+		require.NoError(t, err, "append %d through the follower's engine", i)
+	}
+}

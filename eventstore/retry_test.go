@@ -3,6 +3,7 @@ package eventstore_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -42,4 +43,19 @@ func TestRetryOfAStoredLaterCommandReturnsItsResult(t *testing.T) {
 	envs, err := s.Load(ctx, domain.AggregateInstitution, id)
 	require.NoError(t, err)
 	assert.Len(t, envs, 3, "nothing applied twice")
+}
+
+// TestLoadThatTimesOutFails: a batched direct get whose answer does not
+// come in time ends without an error of its own; Load must not take the
+// aggregate for empty.
+func TestLoadThatTimesOutFails(t *testing.T) {
+	s := open(t, "")
+	id := domain.NewID()
+	_, err := s.Append(context.Background(), domain.AggregateInstitution, id, 0, meta(), institution("A"))
+	require.NoError(t, err)
+	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel()
+	envs, err := s.Load(ctx, domain.AggregateInstitution, id)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Empty(t, envs)
 }

@@ -115,6 +115,13 @@ func (c *Cluster) URL() string {
 	return strings.Join(urls, ",")
 }
 
+// ClientURL returns the client URL of the named node alone, for a client
+// that must talk to that node (a follower, say).
+func (c *Cluster) ClientURL(name string) string {
+	c.tb.Helper()
+	return fmt.Sprintf("nats://127.0.0.1:%d", c.nodes[c.index(name)].opts.Port)
+}
+
 // Names returns the nodes' server names ("n1", "n2", …), as stream info
 // reports them in Cluster.Leader and Cluster.Replicas.
 func (c *Cluster) Names() []string {
@@ -136,8 +143,11 @@ func (c *Cluster) index(name string) int {
 	return -1
 }
 
-// Stop shuts the named node down, as a crash of its process would, and
-// keeps its store directory for Restart.
+// Stop shuts the named node down and keeps its store directory for
+// Restart. Its clients and routes drop at once; it is nats-server's own
+// shutdown, not a power cut, so it may hand its leaderships on first. What
+// survives is what it had fsynced, which with SyncAlways is every write it
+// acknowledged.
 func (c *Cluster) Stop(name string) {
 	c.tb.Helper()
 	nd := c.nodes[c.index(name)]
