@@ -39,6 +39,13 @@ func (s *Store) Append(ctx context.Context, aggregate, id string, expectedVersio
 		return domain.Result{}, domain.Invalid("expected_version", "must be 0 or more, not %d", expectedVersion)
 	}
 	expectedSeq, prevHash, err := s.sequenceOf(ctx, subject, expectedVersion)
+	if errors.Is(err, domain.ErrVersionConflict) {
+		// The aggregate moved on, perhaps by this very command: a retry after
+		// a try whose answer was lost (a timeout in a leader failover).
+		if res, found, ferr := s.findCommand(ctx, subject, meta.CommandID); ferr != nil || found {
+			return res, ferr
+		}
+	}
 	if err != nil {
 		return domain.Result{}, err
 	}
@@ -119,7 +126,7 @@ func (s *Store) sequenceOf(ctx context.Context, subject string, version int64) (
 	if ok && p.version == version {
 		return p.sequence, p.hash, nil
 	}
-	msg, err := s.stream.GetLastMsgForSubject(ctx, subject)
+	msg, err := s.lastMsg(ctx, subject)
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return 0, "", domain.ErrVersionConflict.With("", "expected version %d, but %s has no events", version, subject)
 	}
@@ -193,7 +200,8 @@ func (s *Store) findCommand(ctx context.Context, subject, commandID string) (dom
 }
 
 // eachMsg feeds fn every message of one subject in order, with batched
-// direct gets.
+// direct gets, then (on a replicated stream) from the leader whatever the
+// answering replica did not hold yet.
 func (s *Store) eachMsg(ctx context.Context, subject string, fn func(*jetstream.RawStreamMsg) error) error {
 	next := uint64(1)
 	for {
@@ -202,9 +210,10 @@ func (s *Store) eachMsg(ctx context.Context, subject string, fn func(*jetstream.
 		if err != nil {
 			return fmt.Errorf("read %s: %w", subject, err)
 		}
-		n := 0
+		n, end, more := 0, false, false
 		for msg, err := range msgs {
 			if errors.Is(err, jetstreamext.ErrNoMessages) {
+				end = true
 				break
 			}
 			if err != nil {
@@ -215,9 +224,19 @@ func (s *Store) eachMsg(ctx context.Context, subject string, fn func(*jetstream.
 			}
 			next = msg.Sequence + 1
 			n++
+			pending, perr := strconv.ParseUint(msg.Header.Get(numPendingHeader), 10, 64)
+			more = pending > 0 || (perr != nil && n == loadBatch)
 		}
-		if n < loadBatch {
-			return nil
+		if !end && n == 0 {
+			// The answer ends silently when the request times out: an
+			// aggregate is never taken for shorter than it is.
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("read %s from sequence %d: %w", subject, next, err)
+			}
+			return fmt.Errorf("read %s from sequence %d: %w", subject, next, context.DeadlineExceeded)
+		}
+		if end || !more {
+			return s.readTail(ctx, subject, next-1, fn)
 		}
 	}
 }
