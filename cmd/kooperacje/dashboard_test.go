@@ -320,6 +320,19 @@ func TestDashboardsInABrowser(t *testing.T) {
 		assert.Equal(t, "Przegląd partnerstw", heading)
 	})
 
+	t.Run("on a tablet nothing runs off the side", func(t *testing.T) {
+		b.signIn(base, tokens["coordinator"])
+		b.do("tablet", chromedp.EmulateViewport(820, 1180))
+		for _, page := range []string{"/", "/caseload", "/families/" + familyID} {
+			b.open(base + page)
+			var overflow int
+			b.eval("overflow", `document.documentElement.scrollWidth - window.innerWidth`, &overflow)
+			assert.LessOrEqual(t, overflow, 0, "%s is wider than the tablet", page)
+		}
+		b.screenshot("tablet-family")
+		b.do("laptop", chromedp.ResetViewport())
+	})
+
 	t.Run("an unknown page answers 404", func(t *testing.T) {
 		resp, err := http.Get(base + "/no-such-page")
 		require.NoError(t, err)
