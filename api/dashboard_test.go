@@ -26,7 +26,7 @@ func TestDashboardIsTheEvaluationKeptLiveWithoutNames(t *testing.T) {
 	f2 := ta.openFamily(f, f.coordinator2)
 	last := ta.lastSeq()
 
-	ev, err := api.Evaluate(context.Background(), ta.store, ta.keys, projections.Until{}, projections.Today(time.Now()))
+	ev, err := api.Evaluate(context.Background(), ta.store, ta.keys, projections.Until{}, projections.Today(time.Now()), projections.ByPartnership)
 	require.NoError(t, err)
 	for _, role := range domain.Roles {
 		if role == domain.RoleSystem {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/kooperacje/kooperacje/domain"
@@ -25,6 +26,9 @@ type Pseudonyms interface {
 type Evaluation struct {
 	Format int               `json:"format"`
 	Cutoff *EvaluationCutoff `json:"cutoff"`
+	// By is how the groups are formed: one per partnership (municipality)
+	// or one per county.
+	By     projections.Grouping `json:"by"`
 	Replay EvaluationReplay  `json:"replay"`
 	projections.IndicatorReport
 	// Period is set by evaluate --from --to only.
@@ -65,8 +69,15 @@ func EndOfDay(d domain.Date) time.Time {
 
 // Evaluate replays src up to until into fresh indicators, families under
 // their pseudonyms, and returns the document as of day (the zero Date:
-// the last business day replayed).
-func Evaluate(ctx context.Context, src projections.Source, pseudonyms Pseudonyms, until projections.Until, day domain.Date) (Evaluation, error) {
+// the last business day replayed), grouped as by says ("" is by
+// partnership).
+func Evaluate(ctx context.Context, src projections.Source, pseudonyms Pseudonyms, until projections.Until, day domain.Date, by projections.Grouping) (Evaluation, error) {
+	if by == "" {
+		by = projections.ByPartnership
+	}
+	if !slices.Contains(projections.Groupings, by) {
+		return Evaluation{}, domain.Invalid("by", "%q is not a grouping; use one of %v", by, projections.Groupings)
+	}
 	var perr error
 	ind := projections.NewIndicators(func(id string) string {
 		p, err := pseudonyms.Pseudonym(ctx, id)
@@ -82,7 +93,7 @@ func Evaluate(ctx context.Context, src projections.Source, pseudonyms Pseudonyms
 	if perr != nil {
 		return Evaluation{}, fmt.Errorf("pseudonyms: %w", perr)
 	}
-	ev := Evaluation{Format: 1, IndicatorReport: ind.Report(day),
+	ev := Evaluation{Format: 1, By: by, IndicatorReport: ind.ReportBy(day, by),
 		Replay: EvaluationReplay{Commits: st.Commits, Events: st.Events, SkippedUnknown: st.Skipped, Position: st.Position}}
 	c := EvaluationCutoff{Sequence: until.Sequence}
 	if !until.RecordedAt.IsZero() {
@@ -129,7 +140,7 @@ func (s *Server) evaluation(w http.ResponseWriter, r *http.Request, _ Principal)
 		}
 		day, until.OccurredAt = d, EndOfDay(d)
 	}
-	ev, err := Evaluate(r.Context(), s.Stream, s.Pseudonyms, until, day)
+	ev, err := Evaluate(r.Context(), s.Stream, s.Pseudonyms, until, day, projections.Grouping(r.URL.Query().Get("by")))
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -59,7 +59,7 @@ func TestEvaluationForTheEvaluatorOnPseudonymsOnly(t *testing.T) {
 	yesterday := domain.NewDate(now.Time().Year(), now.Time().Month(), now.Time().Day()-1)
 	r := get(domain.RoleEvaluator, "?as_of="+yesterday.String())
 	require.Equal(t, http.StatusOK, r.status, "%s", r.raw)
-	ev, err := api.Evaluate(context.Background(), ta.store, ta.keys, projections.Until{OccurredAt: api.EndOfDay(yesterday)}, yesterday)
+	ev, err := api.Evaluate(context.Background(), ta.store, ta.keys, projections.Until{OccurredAt: api.EndOfDay(yesterday)}, yesterday, "")
 	require.NoError(t, err)
 	want, err := api.EncodeEvaluation(ev)
 	require.NoError(t, err)
@@ -81,6 +81,15 @@ func TestEvaluationForTheEvaluatorOnPseudonymsOnly(t *testing.T) {
 	for _, bad := range []string{"2024-13-01", "yesterday", "2024-05-05T10:00:00Z"} {
 		requireProblem(t, get(domain.RoleEvaluator, "?as_of="+bad), http.StatusBadRequest, "invalid_field", "as_of")
 	}
+	requireProblem(t, get(domain.RoleEvaluator, "?by=town"), http.StatusBadRequest, "invalid_field", "by")
+	r = get(domain.RoleEvaluator, "?by=county")
+	require.Equal(t, http.StatusOK, r.status, "%s", r.raw)
+	var byCounty api.Evaluation
+	require.NoError(t, json.Unmarshal(r.raw, &byCounty))
+	assert.Equal(t, projections.ByCounty, byCounty.By)
+	require.Len(t, byCounty.Partnerships, 1, "the fixture's partnership is in one county")
+	assert.Empty(t, byCounty.Partnerships[0].PartnershipID)
+	assert.Equal(t, 2, byCounty.Partnerships[0].Client.FamiliesEnrolled)
 }
 
 func TestEvaluationWithoutAStreamIsUnavailable(t *testing.T) {

@@ -717,9 +717,33 @@ func (a *acc) group() IndicatorGroup {
 	return g
 }
 
+// Grouping says how a report groups the partnerships.
+type Grouping string
+
+// The groupings of a report.
+const (
+	// ByPartnership: one group per partnership, that is per municipality
+	// (each PZK is a municipality's).
+	ByPartnership Grouping = "partnership"
+	// ByCounty: the partnerships of one county (powiat) together, for
+	// comparing counties; a group's PartnershipID is empty and its County
+	// and Name are the county's.
+	ByCounty Grouping = "county"
+)
+
+// Groupings lists the groupings a report takes.
+var Groupings = []Grouping{ByPartnership, ByCounty}
+
 // Report computes the indicators as of a day (the day that decides which
-// open actions are overdue; the zero Date means LastDay).
+// open actions are overdue; the zero Date means LastDay), one group per
+// partnership.
 func (p *Indicators) Report(asOf domain.Date) IndicatorReport {
+	return p.ReportBy(asOf, ByPartnership)
+}
+
+// ReportBy computes the indicators as of a day, grouped as by says (an
+// unknown grouping groups by partnership).
+func (p *Indicators) ReportBy(asOf domain.Date, by Grouping) IndicatorReport {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	if asOf.IsZero() {
@@ -755,11 +779,28 @@ func (p *Indicators) Report(asOf domain.Date) IndicatorReport {
 	})
 	all := newAcc()
 	r := IndicatorReport{AsOf: asOf, Partnerships: make([]IndicatorGroup, 0, len(ids))}
+	counties := map[string]*acc{}
+	var names []string
 	for _, id := range ids {
 		all.merge(accs[id])
+		if by == ByCounty {
+			_, _, county := meta(id)
+			if counties[county] == nil {
+				counties[county] = newAcc()
+				names = append(names, county)
+			}
+			counties[county].merge(accs[id])
+			continue
+		}
 		g := accs[id].group()
 		g.PartnershipID = id
 		g.Name, g.Municipality, g.County = meta(id)
+		r.Partnerships = append(r.Partnerships, g)
+	}
+	slices.Sort(names)
+	for _, county := range names {
+		g := counties[county].group()
+		g.Name, g.County = "powiat "+county, county
 		r.Partnerships = append(r.Partnerships, g)
 	}
 	r.Overall = all.group()

@@ -48,7 +48,7 @@ func (s progressSource) Read(ctx context.Context, from, to uint64, fn projection
 // --recorded-as-of TIME].
 func evaluate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c storeConfig
-	var asOf, recordedAsOf, from, to, out string
+	var asOf, recordedAsOf, from, to, out, by string
 	var sequence uint64
 	var quiet bool
 	fs := flag.NewFlagSet("evaluate", flag.ContinueOnError)
@@ -60,6 +60,7 @@ func evaluate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&recordedAsOf, "recorded-as-of", "", "an RFC 3339 time or a day (YYYY-MM-DD, its end in Poland): only what the engine had recorded by then")
 	fs.StringVar(&from, "from", "", "with --to: also report the changes of the counters over the days from..to (docs/evaluation.md)")
 	fs.StringVar(&to, "to", "", "with --from: the last day of the period; the indicators stand as of it")
+	fs.StringVar(&by, "by", string(projections.ByPartnership), "how to group the partnerships: partnership (one group per municipality's PZK) or county (powiat)")
 	fs.StringVar(&out, "out", "", "directory to write indicators.json, indicators.csv and report.html into (required)")
 	fs.BoolVar(&quiet, "quiet", false, "no progress bar")
 	if err := parseFlags(fs, args); err != nil {
@@ -81,6 +82,8 @@ func evaluate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usagef("--as-of and --from/--to both set the day the indicators stand at; with a period, --to is that day")
 	case set["from"] != set["to"]:
 		return usagef("--from and --to go together")
+	case !slices.Contains(projections.Groupings, projections.Grouping(by)):
+		return usagef("--by %q: use one of %v", by, projections.Groupings)
 	}
 	until.Sequence = sequence
 	if recordedAsOf != "" {
@@ -135,7 +138,7 @@ func evaluate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			src = progressSource{Source: store, bar: bar}
 			defer func() { _ = bar.Finish() }()
 		}
-		return api.Evaluate(ctx, src, keys, until, day)
+		return api.Evaluate(ctx, src, keys, until, day, projections.Grouping(by))
 	}
 	ev, err := replay(until, day)
 	if err != nil {
@@ -180,12 +183,13 @@ func evaluate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // is in docs/evaluation.md.
 func periodOf(before, after projections.IndicatorReport, from, to domain.Date) *api.EvaluationPeriod {
 	p := &api.EvaluationPeriod{From: from, To: to, Partnerships: make([]projections.IndicatorGroup, 0, len(after.Partnerships))}
+	key := func(g projections.IndicatorGroup) string { return g.PartnershipID + "\x00" + g.County }
 	earlier := map[string]projections.IndicatorGroup{}
 	for _, g := range before.Partnerships {
-		earlier[g.PartnershipID] = g
+		earlier[key(g)] = g
 	}
 	for _, g := range after.Partnerships {
-		p.Partnerships = append(p.Partnerships, difference(g, earlier[g.PartnershipID]))
+		p.Partnerships = append(p.Partnerships, difference(g, earlier[key(g)]))
 	}
 	p.Overall = difference(after.Overall, before.Overall)
 	return p
@@ -283,7 +287,7 @@ func evaluationFiles(ev evaluation) (map[string][]byte, error) {
 }
 
 func groupName(g projections.IndicatorGroup) string {
-	if g.PartnershipID == "" {
+	if g.PartnershipID == "" && g.County == "" {
 		return "ogółem (overall)"
 	}
 	return g.Name
@@ -487,6 +491,27 @@ td,th{border:1px solid #bbb;padding:.2em .5em;text-align:left}td.v{text-align:ri
 svg text{font-size:12px;font-family:system-ui,sans-serif}.bar{fill:#3b6ea5;stroke:#000;stroke-width:.5}
 @media print{h2{page-break-before:always}}`
 
+// periodRows are the changes over the period of the i-th of n groups (the
+// last one is the overall group), leaving out statistics that have no
+// change; none without a period.
+func periodRows(ev evaluation, i, n int) []indicatorRow {
+	if ev.Period == nil {
+		return nil
+	}
+	g := ev.Period.Overall
+	if i < n-1 {
+		if i >= len(ev.Period.Partnerships) {
+			return nil
+		}
+		g = ev.Period.Partnerships[i]
+	}
+	rows, err := flattenGroup(g)
+	if err != nil {
+		return nil
+	}
+	return slices.DeleteFunc(rows, func(r indicatorRow) bool { return r.value == "" })
+}
+
 func reportHTML(ev evaluation, groups []projections.IndicatorGroup, rows [][]indicatorRow) []byte {
 	var b strings.Builder
 	e := html.EscapeString
@@ -494,6 +519,15 @@ func reportHTML(ev evaluation, groups []projections.IndicatorGroup, rows [][]ind
 	fmt.Fprintf(&b, "<h1>Ewaluacja modelu kooperacji <span class=\"en\">(evaluation of the cooperation model)</span></h1>\n")
 	fmt.Fprintf(&b, "<p>Stan na <strong>%s</strong> (as of). Partnerstwa: %d. Rodziny oznaczone wyłącznie pseudonimami; raport nie zawiera danych osobowych.</p>\n", e(ev.AsOf.String()), len(ev.Partnerships))
 	fmt.Fprintf(&b, "<p>Odtworzono %d komunikatów, %d zdarzeń; pominięto %d zdarzeń nieznanego typu (skipped unknown events).</p>\n", ev.Replay.Commits, ev.Replay.Events, ev.Replay.SkippedUnknown)
+	compared := "Porównanie partnerstw (gmin) <span class=\"en\">(partnerships compared)</span>"
+	if ev.By == projections.ByCounty {
+		compared = "Porównanie powiatów <span class=\"en\">(counties compared)</span>"
+	}
+	fmt.Fprintf(&b, "<p>Grupowanie <span class=\"en\">(by)</span>: <strong>%s</strong>.</p>\n", e(string(ev.By)))
+	if ev.Period != nil {
+		fmt.Fprintf(&b, "<p>Okres <span class=\"en\">(period)</span>: <strong>%s – %s</strong>; zmiany liczników w okresie poniżej, przy każdej grupie.</p>\n",
+			e(ev.Period.From.String()), e(ev.Period.To.String()))
+	}
 	index := func(rs []indicatorRow, key string) (indicatorRow, bool) {
 		for _, r := range rs {
 			if r.level+"."+r.key == key {
@@ -502,7 +536,7 @@ func reportHTML(ev evaluation, groups []projections.IndicatorGroup, rows [][]ind
 		}
 		return indicatorRow{}, false
 	}
-	b.WriteString("<h2>Porównanie partnerstw <span class=\"en\">(partnerships compared)</span></h2>\n")
+	fmt.Fprintf(&b, "<h2>%s</h2>\n", compared)
 	for _, key := range chartsOf {
 		type bar struct {
 			name  string
@@ -550,6 +584,14 @@ func reportHTML(ev evaluation, groups []projections.IndicatorGroup, rows [][]ind
 			fmt.Fprintf(&b, "<tr><td>%s</td><td>%s</td><td class=\"v\">%s</td><td class=\"en\">%s</td></tr>\n", e(levels[r.level]), e(r.label), e(r.value), e(r.key))
 		}
 		b.WriteString("</table>\n")
+		if change := periodRows(ev, i, len(groups)); len(change) > 0 {
+			fmt.Fprintf(&b, "<h3>Zmiany w okresie %s – %s <span class=\"en\">(changes over the period)</span></h3>\n<table class=\"period\">\n<tr><th>Poziom</th><th>Wskaźnik</th><th>Zmiana</th><th class=\"en\">indicator</th></tr>\n",
+				e(ev.Period.From.String()), e(ev.Period.To.String()))
+			for _, r := range change {
+				fmt.Fprintf(&b, "<tr><td>%s</td><td>%s</td><td class=\"v\">%s</td><td class=\"en\">%s</td></tr>\n", e(levels[r.level]), e(r.label), e(r.value), e(r.key))
+			}
+			b.WriteString("</table>\n")
+		}
 	}
 	b.WriteString("<p class=\"en\">Definicje wskaźników: docs/evaluation.md.</p>\n</body>\n</html>\n")
 	return []byte(b.String())

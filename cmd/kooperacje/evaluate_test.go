@@ -147,6 +147,43 @@ func TestEvaluateAsOfADayAndWithoutOut(t *testing.T) {
 	assert.Equal(t, "1999-01-01", ev.AsOf)
 	assert.Equal(t, "1999-01-01T22:59:59.999999999Z", ev.Cutoff.OccurredAt, "the end of the day in Warsaw (UTC+1 in winter)")
 	assert.Zero(t, ev.Overall.Client.Families, "no family had been enrolled in 1999")
+
+	assert.Equal(t, 2, run(context.Background(), []string{"evaluate", "--data", dir, "--demo", "--out", t.TempDir(), "--by", "town"}, &stdout, &stderr))
+	assert.Contains(t, stderr.String(), `--by "town"`)
+
+	// By county: each county's counters are its partnerships' together.
+	byPartnership, _, _ := evaluateJSON(t, dir)
+	assert.Equal(t, projections.ByPartnership, byPartnership.By)
+	byCounty, _, _ := evaluateJSON(t, dir, "--by", "county", "--from", "2020-01-01", "--to", "2020-12-31")
+	assert.Equal(t, projections.ByCounty, byCounty.By)
+	families, contracts := map[string]int{}, map[string]int{}
+	for _, g := range byPartnership.Partnerships {
+		families[g.County] += g.Client.FamiliesEnrolled
+	}
+	full, _, _ := evaluateJSON(t, dir, "--as-of", "2020-12-31")
+	for _, g := range full.Partnerships {
+		contracts[g.County] += g.Client.ContractsSigned
+	}
+	require.Len(t, byCounty.Partnerships, len(families))
+	sum := 0
+	for _, g := range byCounty.Partnerships {
+		assert.Empty(t, g.PartnershipID)
+		assert.Equal(t, "powiat "+g.County, g.Name)
+		assert.Equal(t, contracts[g.County], g.Client.ContractsSigned, "contracts signed by the end of 2020 in %s", g.County)
+		sum += g.Client.FamiliesEnrolled
+	}
+	assert.Equal(t, full.Overall.Client.FamiliesEnrolled, sum)
+	require.NotNil(t, byCounty.Period)
+	require.Len(t, byCounty.Period.Partnerships, len(byCounty.Partnerships))
+
+	// The report shows the grouping and the period's changes.
+	out = t.TempDir()
+	require.Equal(t, 0, run(context.Background(), []string{"evaluate", "--data", dir, "--demo", "--out", out, "--quiet", "--by", "county", "--from", "2020-01-01", "--to", "2020-12-31"}, &stdout, &stderr), stderr.String())
+	report, err := os.ReadFile(filepath.Join(out, "report.html"))
+	require.NoError(t, err)
+	assert.Contains(t, string(report), "Porównanie powiatów")
+	assert.Contains(t, string(report), "Okres <span class=\"en\">(period)</span>: <strong>2020-01-01 – 2020-12-31</strong>")
+	assert.Contains(t, string(report), "Zmiany w okresie 2020-01-01 – 2020-12-31")
 }
 
 // craftedEngine starts an engine (with the demo master key, so that
