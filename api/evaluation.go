@@ -29,7 +29,7 @@ type Evaluation struct {
 	// By is how the groups are formed: one per partnership (municipality)
 	// or one per county.
 	By     projections.Grouping `json:"by"`
-	Replay EvaluationReplay  `json:"replay"`
+	Replay EvaluationReplay     `json:"replay"`
 	projections.IndicatorReport
 	// Period is set by evaluate --from --to only.
 	Period *EvaluationPeriod `json:"period,omitempty"`
