@@ -29,6 +29,10 @@ func (s *Store) Append(ctx context.Context, aggregate, id string, expectedVersio
 	if err != nil {
 		return domain.Result{}, err
 	}
+	// Tell the committer a message is on its way until it is queued (or
+	// this append fails before), so that a forming batch can wait for it.
+	prep := s.preparing()
+	defer prep.done()
 	if len(events) == 0 {
 		return domain.Result{}, domain.Invalid("events", "a command must record at least one event")
 	}
@@ -73,7 +77,7 @@ func (s *Store) Append(ctx context.Context, aggregate, id string, expectedVersio
 	if err != nil {
 		return domain.Result{}, err
 	}
-	ack, err := s.js.PublishMsg(ctx, msg, jetstream.WithExpectLastSequencePerSubject(expectedSeq))
+	seq, duplicate, err := s.publish(ctx, msg, expectedSeq, prep)
 	if err != nil {
 		s.forget(subject)
 		if isWrongLastSequence(err) {
@@ -86,12 +90,12 @@ func (s *Store) Append(ctx context.Context, aggregate, id string, expectedVersio
 		}
 		return domain.Result{}, fmt.Errorf("publish to %s: %w", subject, err)
 	}
-	if ack.Duplicate {
-		return s.resultAt(ctx, ack.Sequence)
+	if duplicate {
+		return s.resultAt(ctx, seq)
 	}
 	version := expectedVersion + int64(len(events))
-	s.remember(subject, position{version: version, sequence: ack.Sequence, hash: lastHash})
-	return domain.Result{AggregateType: aggregate, AggregateID: id, Version: version, Sequence: ack.Sequence}, nil
+	s.remember(subject, position{version: version, sequence: seq, hash: lastHash})
+	return domain.Result{AggregateType: aggregate, AggregateID: id, Version: version, Sequence: seq}, nil
 }
 
 // isWrongLastSequence reports JetStream's answer to a stale expected

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -58,6 +59,10 @@ type Options struct {
 	// for real data: a power cut loses acknowledged commands. Benchmarks use
 	// it to compare.
 	NoSync bool
+	// NoGroupCommit makes every Append publish its message on its own
+	// instead of through the group commit (see
+	// docs/decisions/0007-group-commit.md). Benchmarks use it to compare.
+	NoGroupCommit bool
 	// Name identifies this engine's connection in the server's monitoring.
 	Name string
 	// Logger receives the embedded server's log; nil silences it.
@@ -78,6 +83,9 @@ type Store struct {
 	obs  jetstream.ObjectStore // checkpoint bucket, opened on first use
 
 	protector Protector
+
+	gc     *committer    // nil with NoGroupCommit
+	single atomic.Uint64 // messages published alone without a committer
 }
 
 // position is where an aggregate's last command sits in the stream.
@@ -126,6 +134,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if err := s.ensureStream(ctx, opts); err != nil {
 		s.Close()
 		return nil, err
+	}
+	if !opts.NoGroupCommit {
+		s.gc = newCommitter(s.js, s.name, MinBatch, MaxBatch)
 	}
 	return s, nil
 }
@@ -209,8 +220,13 @@ func isTransient(err error) bool {
 // engine's other streams and buckets follow.
 func (s *Store) Replicas() int { return s.stream.CachedInfo().Config.Replicas }
 
-// Close closes the connection and stops the embedded server, if any.
+// Close stops the group commit (appends still waiting fail with
+// ErrClosed; those in flight are answered), closes the connection and stops
+// the embedded server, if any.
 func (s *Store) Close() {
+	if s.gc != nil {
+		s.gc.close()
+	}
 	if s.nc != nil {
 		_ = s.nc.Drain()
 		s.nc.Close()
