@@ -142,7 +142,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 }
 
 func connectExternal(opts Options) (*nats.Conn, error) {
-	nopts := []nats.Option{nats.Name(opts.Name), nats.MaxReconnects(-1)}
+	nopts := []nats.Option{nats.Name(opts.Name), nats.MaxReconnects(-1), nats.SyncQueueLen(syncQueueLen)}
 	switch {
 	case opts.CredsFile != "" && opts.NKeyFile != "":
 		return nil, errors.New("give either a credentials file or an nkey file, not both")
