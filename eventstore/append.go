@@ -24,6 +24,11 @@ const loadBatch = 256
 // domain.ErrConflict) and writes nothing. A command whose meta.CommandID was
 // stored before, within the stream's duplicate window, writes nothing and
 // returns the first result with Duplicate set.
+//
+// Concurrent appends share the group commit (see the package doc). If ctx
+// ends while the message still waits for the committer, nothing is written
+// and the context's error is returned; once the message is being published,
+// Append returns the server's answer.
 func (s *Store) Append(ctx context.Context, aggregate, id string, expectedVersion int64, meta domain.Meta, events ...domain.Event) (domain.Result, error) {
 	subject, err := Subject(aggregate, id)
 	if err != nil {

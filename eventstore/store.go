@@ -6,6 +6,17 @@
 // By default it runs an embedded nats-server with JetStream file storage
 // under the data directory, fsyncing every write before acknowledging it;
 // with a URL it uses an external server or cluster instead.
+//
+// Group commit (docs/decisions/0007-group-commit.md): Append hands its
+// message to one committer goroutine. A lone message goes out as a plain
+// publish; messages of concurrent appends that wait together go out as one
+// JetStream atomic batch (at most one per subject, up to MaxBatch), stored
+// with one fsync, each keeping its own expected subject sequence and
+// message id, and each told its sequence from the batch ack (a batch is
+// stored consecutively). A batch the server refuses was stored not at all;
+// its messages are then published one by one, so that every Append gets
+// exactly the answer it would have got alone: its sequence, a version
+// conflict, or the first result of a retried command.
 package eventstore
 
 import (
