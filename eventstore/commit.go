@@ -160,6 +160,19 @@ func (c *committer) submit(ctx context.Context, msg *nats.Msg, expected uint64, 
 		c.mu.Unlock()
 		return outcome{}, ErrClosed
 	}
+	if c.idle(p) {
+		// Nothing waits and nothing is in flight: publish from this
+		// goroutine, sparing a lone client two hand-offs. The slot taken
+		// makes later appends queue for the next batch meanwhile.
+		c.inflight[p.subject] = true
+		c.wg.Add(1) // under mu, so that close waits for it
+		prep.done()
+		c.mu.Unlock()
+		defer c.wg.Done()
+		c.publish([]*pending{p})
+		c.release([]*pending{p})
+		return <-p.out, nil
+	}
 	c.queue = append(c.queue, p)
 	prep.done()
 	c.mu.Unlock()
@@ -215,16 +228,38 @@ func (c *committer) run() {
 			go func() {
 				defer c.wg.Done()
 				c.publish(batch)
-				c.mu.Lock()
-				for _, p := range batch {
-					delete(c.inflight, p.subject)
-				}
-				c.mu.Unlock()
-				<-c.slots
-				c.signal()
+				c.release(batch)
 			}()
 		}
 	}
+}
+
+// idle reports whether p can be published at once by its own goroutine:
+// no message waits, no publish is in flight (it then takes the slot), its
+// expectation is not known to be stale, and no test holds the committer.
+// c.mu is held.
+func (c *committer) idle(p *pending) bool {
+	if len(c.queue) > 0 || p.expected < c.committed[p.subject] || !c.gate.TryLock() {
+		return false
+	}
+	defer c.gate.Unlock()
+	select {
+	case c.slots <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+// release ends a publish: its subjects and its slot are free again.
+func (c *committer) release(batch []*pending) {
+	c.mu.Lock()
+	for _, p := range batch {
+		delete(c.inflight, p.subject)
+	}
+	c.mu.Unlock()
+	<-c.slots
+	c.signal()
 }
 
 // gather waits, briefly, for the appends being prepared when a batch is
