@@ -217,13 +217,19 @@ func during(tb testing.TB, clients int, d time.Duration, op func(client int) err
 }
 
 // alternate runs raw and engine measurements in turns, rounds times, and
-// returns the mean of each (figures per second).
-func alternate(rounds int, raw, engine func() float64) (rawMean, engineMean float64) {
-	for range rounds {
-		rawMean += raw()
-		engineMean += engine()
+// returns the mean of each (figures per second) and the median of the
+// per-round ratios engine/raw, which a neighbour's burst on the machine
+// disturbs least.
+func alternate(rounds int, raw, engine func() float64) (rawMean, engineMean, ratio float64) {
+	ratios := make([]float64, rounds)
+	for i := range rounds {
+		r, e := raw(), engine()
+		rawMean += r
+		engineMean += e
+		ratios[i] = e / r
 	}
-	return rawMean / float64(rounds), engineMean / float64(rounds)
+	sort.Float64s(ratios)
+	return rawMean / float64(rounds), engineMean / float64(rounds), ratios[rounds/2]
 }
 
 // percentile returns the p-th percentile (0–100) of ds, in milliseconds.
