@@ -7,7 +7,6 @@ import (
 	"strconv"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/synadia-io/orbit.go/jetstreamext"
 
 	"github.com/kooperacje/kooperacje/domain"
 )
@@ -206,26 +205,14 @@ func (s *Store) findCommand(ctx context.Context, subject, commandID string) (dom
 func (s *Store) eachMsg(ctx context.Context, subject string, fn func(*jetstream.RawStreamMsg) error) error {
 	next := uint64(1)
 	for {
-		msgs, err := jetstreamext.GetBatch(ctx, s.js, s.name, loadBatch,
-			jetstreamext.GetBatchSeq(next), jetstreamext.GetBatchSubject(subject))
+		more, err := s.gets.batch(ctx, subject, next, loadBatch, func(msg *jetstream.RawStreamMsg) error {
+			next = msg.Sequence + 1
+			return fn(msg)
+		})
 		if err != nil {
 			return fmt.Errorf("read %s: %w", subject, err)
 		}
-		n := 0
-		for msg, err := range msgs {
-			if errors.Is(err, jetstreamext.ErrNoMessages) {
-				break
-			}
-			if err != nil {
-				return fmt.Errorf("read %s: %w", subject, err)
-			}
-			if err := fn(msg); err != nil {
-				return err
-			}
-			next = msg.Sequence + 1
-			n++
-		}
-		if n < loadBatch {
+		if !more {
 			return nil
 		}
 	}

@@ -25,3 +25,7 @@ func Queued(s *Store) int {
 // SetMinBatch changes the fewest messages sent as a batch. Call it before
 // the first Append.
 func SetMinBatch(s *Store, n int) { s.gc.minBatch = n }
+
+// SetLoadMaxBytes bounds the bytes of one direct-get batch of Load, so
+// that the server ends batches early.
+func SetLoadMaxBytes(s *Store, n int) { s.gets.maxBytes = n }

@@ -95,6 +95,7 @@ type Store struct {
 
 	protector Protector
 
+	gets   *directGetter // the batched direct gets of Load
 	gc     *committer    // nil with NoGroupCommit
 	single atomic.Uint64 // messages published alone without a committer
 }
@@ -143,6 +144,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
 	if err := s.ensureStream(ctx, opts); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if s.gets, err = newDirectGetter(s.js, s.name); err != nil {
 		s.Close()
 		return nil, err
 	}
