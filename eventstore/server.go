@@ -25,10 +25,11 @@ const (
 )
 
 // syncQueueLen bounds the buffer of the connection's synchronous
-// subscriptions. The batched direct gets of every Load make one, and
+// subscriptions. jetstreamext.GetBatch makes one per request (the access
+// log's reads; Load has its own reply subscription, see directGetter), and
 // nats.go's default (65,536 slots, half a megabyte allocated and cleared
-// per subscription) made loading cost more in garbage collection than in
-// reading; a direct-get batch holds at most loadBatch messages.
+// per subscription) cost more in garbage collection than the reading; a
+// direct-get batch holds at most loadBatch messages.
 const syncQueueLen = 4 * loadBatch
 
 // ListenOff tells the embedded server not to listen on TCP: the engine
