@@ -439,3 +439,44 @@ func TestStreamAllowsAtomicBatches(t *testing.T) {
 	assert.True(t, stream.CachedInfo().Config.AllowAtomicPublish)
 	var _ jetstream.StreamConfig = eventstore.StreamConfig("X", 1, time.Minute)
 }
+
+// TestAStreamWithoutAtomicPublish: if the stream refuses atomic batches
+// (an older stream, or one changed by hand), the refused batch is answered
+// one by one and the committer stops batching; opening the store again
+// re-enables atomic publish on the existing stream.
+func TestAStreamWithoutAtomicPublish(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := open(t, dir)
+	eventstore.SetMinBatch(s, 2)
+	cfg := eventstore.StreamConfig(s.StreamName(), 1, eventstore.DefaultDuplicates)
+	cfg.AllowAtomicPublish = false
+	_, err := s.JetStream().UpdateStream(ctx, cfg)
+	require.NoError(t, err)
+
+	ids := newAggregates(t, s, 4)
+	calls := make([]appendCall, len(ids))
+	for i, id := range ids {
+		calls[i] = appendCall{id: id, expected: 1, meta: meta()}
+	}
+	for i, a := range appendHeld(t, s, calls) {
+		require.NoError(t, a.err)
+		requireStoredAt(t, s, a.res, calls[i].meta.CommandID)
+	}
+	st := s.CommitStats()
+	assert.Equal(t, uint64(1), st.Refused, "the one batch tried was refused")
+	assert.Zero(t, st.Batches)
+	for i := range calls {
+		calls[i].expected, calls[i].meta = 2, meta()
+	}
+	for _, a := range appendHeld(t, s, calls) {
+		require.NoError(t, a.err)
+	}
+	assert.Equal(t, uint64(1), s.CommitStats().Refused, "no batch is tried again")
+	s.Close()
+
+	s2 := open(t, dir)
+	stream, err := s2.JetStream().Stream(ctx, s2.StreamName())
+	require.NoError(t, err)
+	assert.True(t, stream.CachedInfo().Config.AllowAtomicPublish, "Open updates the existing stream")
+}
