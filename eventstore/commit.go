@@ -239,7 +239,7 @@ func (c *committer) run() {
 // expectation is not known to be stale, and no test holds the committer.
 // c.mu is held.
 func (c *committer) idle(p *pending) bool {
-	if len(c.queue) > 0 || p.expected < c.committed[p.subject] || !c.gate.TryLock() {
+	if len(c.queue) > 0 || c.inflight[p.subject] || p.expected < c.committed[p.subject] || !c.gate.TryLock() {
 		return false
 	}
 	defer c.gate.Unlock()
