@@ -6,7 +6,7 @@ DATA    ?= ./data
 HTTP    ?= 127.0.0.1:8080
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: run build test test-short bench lint fmt clean chromium
+.PHONY: run build test test-short bench bench-all lint fmt clean chromium
 
 ## run: build and start the engine with an embedded JetStream, the demo data, the API
 run: build
@@ -35,8 +35,15 @@ chromium:
 test-short:
 	$(GO) test -count=1 ./...
 
-## bench: the benchmarks, each beside raw JetStream measured in the same run
+## bench: one table, each figure beside raw JetStream measured in the same run (a few minutes; the raw output goes to bin/bench.txt)
 bench:
+	@mkdir -p bin
+	@{ $(GO) test -run '^$$' -bench . -benchtime=1x -count=1 -timeout 20m ./internal/perf; \
+	   $(GO) test -run '^$$' -bench 'BenchmarkReplay/families=200/events_per_family=25$$' -benchtime=1x -count=1 -timeout 20m ./projections; \
+	 } 2>&1 | tee bin/bench.txt | $(GO) run ./internal/benchtable
+
+## bench-all: every benchmark of every package, raw go test output
+bench-all:
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
 
 ## lint: go vet and a gofmt check

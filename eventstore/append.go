@@ -7,7 +7,6 @@ import (
 	"strconv"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/synadia-io/orbit.go/jetstreamext"
 
 	"github.com/kooperacje/kooperacje/domain"
 )
@@ -24,11 +23,20 @@ const loadBatch = 256
 // domain.ErrConflict) and writes nothing. A command whose meta.CommandID was
 // stored before, within the stream's duplicate window, writes nothing and
 // returns the first result with Duplicate set.
+//
+// Concurrent appends share the group commit (see the package doc). If ctx
+// ends while the message still waits for the committer, nothing is written
+// and the context's error is returned; once the message is being published,
+// Append returns the server's answer.
 func (s *Store) Append(ctx context.Context, aggregate, id string, expectedVersion int64, meta domain.Meta, events ...domain.Event) (domain.Result, error) {
 	subject, err := Subject(aggregate, id)
 	if err != nil {
 		return domain.Result{}, err
 	}
+	// Tell the committer a message is on its way until it is queued (or
+	// this append fails before), so that a forming batch can wait for it.
+	prep := s.preparing()
+	defer prep.done()
 	if len(events) == 0 {
 		return domain.Result{}, domain.Invalid("events", "a command must record at least one event")
 	}
@@ -80,7 +88,7 @@ func (s *Store) Append(ctx context.Context, aggregate, id string, expectedVersio
 	if err != nil {
 		return domain.Result{}, err
 	}
-	ack, err := s.js.PublishMsg(ctx, msg, jetstream.WithExpectLastSequencePerSubject(expectedSeq))
+	seq, duplicate, err := s.publish(ctx, msg, expectedSeq, prep)
 	if err != nil {
 		s.forget(subject)
 		if isWrongLastSequence(err) {
@@ -93,12 +101,12 @@ func (s *Store) Append(ctx context.Context, aggregate, id string, expectedVersio
 		}
 		return domain.Result{}, fmt.Errorf("publish to %s: %w", subject, err)
 	}
-	if ack.Duplicate {
-		return s.resultAt(ctx, ack.Sequence)
+	if duplicate {
+		return s.resultAt(ctx, seq)
 	}
 	version := expectedVersion + int64(len(events))
-	s.remember(subject, position{version: version, sequence: ack.Sequence, hash: lastHash})
-	return domain.Result{AggregateType: aggregate, AggregateID: id, Version: version, Sequence: ack.Sequence}, nil
+	s.remember(subject, position{version: version, sequence: seq, hash: lastHash})
+	return domain.Result{AggregateType: aggregate, AggregateID: id, Version: version, Sequence: seq}, nil
 }
 
 // isWrongLastSequence reports JetStream's answer to a stale expected
@@ -205,37 +213,16 @@ func (s *Store) findCommand(ctx context.Context, subject, commandID string) (dom
 func (s *Store) eachMsg(ctx context.Context, subject string, fn func(*jetstream.RawStreamMsg) error) error {
 	next := uint64(1)
 	for {
-		msgs, err := jetstreamext.GetBatch(ctx, s.js, s.name, loadBatch,
-			jetstreamext.GetBatchSeq(next), jetstreamext.GetBatchSubject(subject))
+		more, err := s.gets.batch(ctx, subject, next, loadBatch, func(msg *jetstream.RawStreamMsg) error {
+			next = msg.Sequence + 1
+			return fn(msg)
+		})
 		if err != nil {
 			return fmt.Errorf("read %s: %w", subject, err)
 		}
-		n, end, more := 0, false, false
-		for msg, err := range msgs {
-			if errors.Is(err, jetstreamext.ErrNoMessages) {
-				end = true
-				break
-			}
-			if err != nil {
-				return fmt.Errorf("read %s: %w", subject, err)
-			}
-			if err := fn(msg); err != nil {
-				return err
-			}
-			next = msg.Sequence + 1
-			n++
-			pending, perr := strconv.ParseUint(msg.Header.Get(numPendingHeader), 10, 64)
-			more = pending > 0 || (perr != nil && n == loadBatch)
-		}
-		if !end && n == 0 {
-			// The answer ends silently when the request times out: an
-			// aggregate is never taken for shorter than it is.
-			if err := ctx.Err(); err != nil {
-				return fmt.Errorf("read %s from sequence %d: %w", subject, next, err)
-			}
-			return fmt.Errorf("read %s from sequence %d: %w", subject, next, context.DeadlineExceeded)
-		}
-		if end || !more {
+		if !more {
+			// A replicated stream's follower may lag: the leader has
+			// the rest.
 			return s.readTail(ctx, subject, next-1, fn)
 		}
 	}

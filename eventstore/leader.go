@@ -22,10 +22,6 @@ import (
 // which costs one round trip per load on a replicated stream and none on
 // one replica.
 
-// numPendingHeader counts the messages a batched direct get has still to
-// send after this one.
-const numPendingHeader = "Nats-Num-Pending"
-
 // leaderGetTimeout bounds a leader get when the caller's context has no
 // deadline: during a leader election nobody answers.
 const leaderGetTimeout = 5 * time.Second

@@ -24,6 +24,14 @@ const (
 	JetStreamDir = "jetstream"
 )
 
+// syncQueueLen bounds the buffer of the connection's synchronous
+// subscriptions. jetstreamext.GetBatch makes one per request (the access
+// log's reads; Load has its own reply subscription, see directGetter), and
+// nats.go's default (65,536 slots, half a megabyte allocated and cleared
+// per subscription) cost more in garbage collection than the reading; a
+// direct-get batch holds at most loadBatch messages.
+const syncQueueLen = 4 * loadBatch
+
 // ListenOff tells the embedded server not to listen on TCP: the engine
 // connects in process and no outside client can.
 const ListenOff = "off"
@@ -137,7 +145,7 @@ func (e *embedded) connect(name string) (*nats.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", e.seedPath, err)
 	}
-	return nats.Connect("", nats.InProcessServer(e.srv), auth, nats.Name(name), nats.MaxReconnects(-1))
+	return nats.Connect("", nats.InProcessServer(e.srv), auth, nats.Name(name), nats.MaxReconnects(-1), nats.SyncQueueLen(syncQueueLen))
 }
 
 // clientURL returns the address outside clients use, or "" when the server

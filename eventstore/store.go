@@ -6,6 +6,17 @@
 // By default it runs an embedded nats-server with JetStream file storage
 // under the data directory, fsyncing every write before acknowledging it;
 // with a URL it uses an external server or cluster instead.
+//
+// Group commit (docs/decisions/0007-group-commit.md): Append hands its
+// message to one committer goroutine. A lone message goes out as a plain
+// publish; messages of concurrent appends that wait together go out as one
+// JetStream atomic batch (at most one per subject, up to MaxBatch), stored
+// with one fsync, each keeping its own expected subject sequence and
+// message id, and each told its sequence from the batch ack (a batch is
+// stored consecutively). A batch the server refuses was stored not at all;
+// its messages are then published one by one, so that every Append gets
+// exactly the answer it would have got alone: its sequence, a version
+// conflict, or the first result of a retried command.
 package eventstore
 
 import (
@@ -15,6 +26,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -58,6 +70,10 @@ type Options struct {
 	// for real data: a power cut loses acknowledged commands. Benchmarks use
 	// it to compare.
 	NoSync bool
+	// NoGroupCommit makes every Append publish its message on its own
+	// instead of through the group commit (see
+	// docs/decisions/0007-group-commit.md). Benchmarks use it to compare.
+	NoGroupCommit bool
 	// Name identifies this engine's connection in the server's monitoring.
 	Name string
 	// Logger receives the embedded server's log; nil silences it.
@@ -78,6 +94,10 @@ type Store struct {
 	obs  jetstream.ObjectStore // checkpoint bucket, opened on first use
 
 	protector Protector
+
+	gets   *directGetter // the batched direct gets of Load
+	gc     *committer    // nil with NoGroupCommit
+	single atomic.Uint64 // messages published alone without a committer
 }
 
 // position is where an aggregate's last command sits in the stream.
@@ -127,11 +147,18 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	if s.gets, err = newDirectGetter(s.js, s.name); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if !opts.NoGroupCommit {
+		s.gc = newCommitter(s.js, s.name, MinBatch, MaxBatch)
+	}
 	return s, nil
 }
 
 func connectExternal(opts Options) (*nats.Conn, error) {
-	nopts := []nats.Option{nats.Name(opts.Name), nats.MaxReconnects(-1)}
+	nopts := []nats.Option{nats.Name(opts.Name), nats.MaxReconnects(-1), nats.SyncQueueLen(syncQueueLen)}
 	switch {
 	case opts.CredsFile != "" && opts.NKeyFile != "":
 		return nil, errors.New("give either a credentials file or an nkey file, not both")
@@ -209,8 +236,13 @@ func isTransient(err error) bool {
 // engine's other streams and buckets follow.
 func (s *Store) Replicas() int { return s.stream.CachedInfo().Config.Replicas }
 
-// Close closes the connection and stops the embedded server, if any.
+// Close stops the group commit (appends still waiting fail with
+// ErrClosed; those in flight are answered), closes the connection and stops
+// the embedded server, if any.
 func (s *Store) Close() {
+	if s.gc != nil {
+		s.gc.close()
+	}
 	if s.nc != nil {
 		_ = s.nc.Drain()
 		s.nc.Close()
