@@ -36,8 +36,19 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, _ Principal) 
 	if !s.caughtUp(w, r) {
 		return
 	}
+	writeJSON(w, http.StatusOK, s.overview(projections.Today(s.Now())))
+}
+
+// overview computes the dashboard as of a day, once per read-model
+// position: every open page asks again at each change, and the report
+// walks every family.
+func (s *Server) overview(today domain.Date) Dashboard {
+	s.dashMu.Lock()
+	defer s.dashMu.Unlock()
 	pos := s.Runner.Position()
-	today := projections.Today(s.Now())
+	if s.dash != nil && s.dash.Position == pos && s.dash.AsOf == today {
+		return *s.dash
+	}
 	rep := s.Indicators.Report(today)
 	d := Dashboard{AsOf: today, Position: pos, Partnerships: make([]DashboardGroup, 0, len(rep.Partnerships))}
 	overall := map[string]int{}
@@ -52,7 +63,8 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, _ Principal) 
 		d.Partnerships = append(d.Partnerships, DashboardGroup{IndicatorGroup: g, FamiliesByStage: stages})
 	}
 	d.Overall = DashboardGroup{IndicatorGroup: rep.Overall, FamiliesByStage: overall}
-	writeJSON(w, http.StatusOK, d)
+	s.dash = &d
+	return d
 }
 
 // streamPing is how often the event stream sends a comment to keep idle

@@ -56,7 +56,15 @@ func TestDashboardIsTheEvaluationKeptLiveWithoutNames(t *testing.T) {
 			assert.NotContains(t, string(r.raw), secret, "%s: the overview carries counts only", role)
 		}
 	}
-	r := ta.do(http.MethodGet, "/api/v1/dashboard", "", nil, nil)
+	// The overview is computed once per position, and again when it moves.
+	ta.openFamily(f, f.coordinator)
+	var d api.Dashboard
+	r := ta.read("/api/v1/dashboard", ta.lastSeq(), &d)
+	require.Equal(t, http.StatusOK, r.status, "%s", r.raw)
+	assert.Equal(t, 3, d.Overall.Client.FamiliesEnrolled)
+	assert.Equal(t, ta.lastSeq(), d.Position)
+
+	r = ta.do(http.MethodGet, "/api/v1/dashboard", "", nil, nil)
 	requireProblem(t, r, http.StatusUnauthorized, "token_missing", "Authorization")
 	requireProblem(t, ta.do(http.MethodGet, "/api/v1/dashboard?min_seq=soon", ta.tokens[domain.RoleAnimator], nil, nil),
 		http.StatusBadRequest, "invalid_field", "min_seq")

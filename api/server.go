@@ -72,6 +72,9 @@ type Server struct {
 	// closing ends the event streams (CloseStreams).
 	closing   chan struct{}
 	closeOnce sync.Once
+	// dash is the last overview computed, at its read-model position.
+	dashMu sync.Mutex
+	dash   *Dashboard
 }
 
 // New returns the API over cfg.
