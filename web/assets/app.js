@@ -518,10 +518,16 @@ function setLive(s) {
   n.textContent = t(`live.${s}`);
 }
 
+// scheduleRefresh refreshes the page soon, once for a burst of news. The
+// evaluation replays the whole history on each read: at most every 10 s.
 let refreshTimer = null;
 function scheduleRefresh() {
-  clearTimeout(refreshTimer);
-  refreshTimer = setTimeout(refresh, 150);
+  if (refreshTimer) return;
+  const wait = location.pathname === '/evaluation' ? 10000 : 150;
+  refreshTimer = setTimeout(() => {
+    refreshTimer = null;
+    refresh();
+  }, wait);
 }
 
 // live follows GET /api/v1/stream (Server-Sent Events read with fetch, so
