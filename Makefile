@@ -6,7 +6,7 @@ DATA    ?= ./data
 HTTP    ?= 127.0.0.1:8080
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: run build test test-short bench bench-all lint fmt clean chromium
+.PHONY: run build test test-short bench bench-all soak lint fmt clean chromium
 
 ## run: build and start the engine with an embedded JetStream, the demo data, the API
 run: build
@@ -45,6 +45,11 @@ bench:
 ## bench-all: every benchmark of every package, raw go test output
 bench-all:
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
+
+## soak: the crash test for longer: SOAK_ROUNDS kill-and-restart rounds under load (default 300)
+SOAK_ROUNDS ?= 300
+soak:
+	KOOPERACJE_CRASH_ROUNDS=$(SOAK_ROUNDS) $(GO) test -race -count=1 -timeout 0 -run '^TestCrashSafety$$' -v ./cmd/kooperacje
 
 ## lint: go vet and a gofmt check
 lint:

@@ -125,7 +125,8 @@ func (c *storeConfig) loadMasterKey() (vault.MasterKey, error) {
 	path := filepath.Join(c.data, DemoMasterKeyFile)
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		_, text := vault.NewMasterKey()
-		if err := os.WriteFile(path, []byte(text+"\n"), 0o600); err != nil {
+		// Synced: the families' data keys are wrapped with it next.
+		if err := writeFileSynced(path, []byte(text+"\n"), 0o600); err != nil {
 			return vault.MasterKey{}, fmt.Errorf("write demo master key: %w", err)
 		}
 	}

@@ -279,7 +279,7 @@ func demoTokens(run func(string, domain.Command, time.Time, string) error, dataD
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o600); err != nil {
+	if err := writeFileSynced(path, append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil

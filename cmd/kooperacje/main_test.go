@@ -16,6 +16,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kooperacje/kooperacje/domain"
+	"github.com/kooperacje/kooperacje/eventstore"
 	"github.com/kooperacje/kooperacje/vault"
 )
 
@@ -179,6 +181,59 @@ func TestServeWithoutDemoCreatesTheFirstAdmin(t *testing.T) {
 	var list struct{ Items []any }
 	require.Equal(t, http.StatusOK, getJSON(t, base+"/api/v1/partnerships", strings.TrimSpace(string(token)), &list))
 	assert.Empty(t, list.Items, "no demo data without --demo")
+}
+
+func TestServeFinishesAFirstAdminCutOffByACrash(t *testing.T) {
+	_, key := vault.NewMasterKey()
+	t.Setenv(MasterKeyEnv, key)
+	dir := t.TempDir()
+	// What a crash between the two commands of the first start leaves: the
+	// token file, and the administrator registered without the token.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, AdminTokenFile), []byte("koop_never-issued\n"), 0o600))
+	ctx := context.Background()
+	c := storeConfig{data: dir, natsListen: eventstore.ListenOff, stream: eventstore.DefaultStream, instance: "test"}
+	store, _, done, err := openForCLI(ctx, &c)
+	require.NoError(t, err)
+	uid := domain.NewID()
+	system := domain.Meta{Actor: domain.Actor{UserID: uid, Role: domain.RoleSystem}, Reason: "pierwsze uruchomienie: administrator"}
+	_, err = (&domain.Handler{Store: store}).Execute(ctx, domain.RegisterUser{UserID: uid, Name: "Administrator", Role: domain.RoleAdmin}, system, 0)
+	require.NoError(t, err)
+	done()
+
+	base, _ := startServe(t, "--data", dir)
+	token, err := os.ReadFile(filepath.Join(dir, AdminTokenFile))
+	require.NoError(t, err)
+	var me struct {
+		UserID string `json:"user_id"`
+		Role   string
+	}
+	require.Equal(t, http.StatusOK, getJSON(t, base+"/api/v1/me", strings.TrimSpace(string(token)), &me), "the next start gives the administrator a token")
+	assert.Equal(t, uid, me.UserID, "the same administrator, not a second one")
+	assert.Equal(t, "admin", me.Role)
+	var users struct{ Items []any }
+	require.Equal(t, http.StatusOK, getJSON(t, base+"/api/v1/users", strings.TrimSpace(string(token)), &users))
+	assert.Len(t, users.Items, 1)
+}
+
+func TestWriteFileSyncedReplacesWholeAndLeavesNothingBehind(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "token")
+	require.NoError(t, writeFileSynced(path, []byte("first\n"), 0o600))
+	require.NoError(t, writeFileSynced(path, []byte("second\n"), 0o600))
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, "second\n", string(b))
+	info, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, entries, 1, "no temporary file is left")
+
+	assert.Error(t, writeFileSynced(filepath.Join(dir, "missing", "token"), []byte("x"), 0o600))
+	entries, err = os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Len(t, entries, 1, "a failed write leaves nothing")
 }
 
 func TestServeRefusesToStartWithoutAMasterKey(t *testing.T) {

@@ -235,23 +235,67 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// writeFileSynced replaces path with data so that, once it returns, the
+// file survives a power cut: a temporary file beside it is written,
+// fsynced and renamed over path, and the directory is fsynced. path holds
+// the old content or the new, never a torn one.
+func writeFileSynced(path string, data []byte, perm os.FileMode) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name()) // gone already after the rename
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(perm)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
 // bootstrapAdmin creates the first administrator of an empty installation
-// and writes its token, owner-readable only, to <data>/admin-token.
+// and writes its token, owner-readable only, to <data>/admin-token. A
+// first start cut off between registering the administrator and issuing
+// the token is finished by the next.
 func bootstrapAdmin(ctx context.Context, e *engine, dataDir string, log *slog.Logger) error {
-	if len(e.users.List()) > 0 {
+	uid := domain.NewID()
+	switch users := e.users.List(); {
+	case len(users) == 0:
+	case len(users) == 1 && users[0].Role == domain.RoleAdmin && len(users[0].Tokens) == 0:
+		uid = users[0].ID
+	default:
 		return nil
 	}
-	// The token is written first: if recording fails, a new start tries
-	// again; the other way round, a lost file would lock everyone out.
+	// The token is written first, and synced: if recording fails, a new
+	// start tries again; the other way round, a lost file would lock
+	// everyone out.
 	token, hash := api.NewToken()
 	path := filepath.Join(dataDir, AdminTokenFile)
-	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
+	if err := writeFileSynced(path, []byte(token+"\n"), 0o600); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	uid := domain.NewID()
 	system := domain.Meta{Actor: domain.Actor{UserID: uid, Role: domain.RoleSystem}, Reason: "pierwsze uruchomienie: administrator"}
-	if _, err := e.handler.Execute(ctx, domain.RegisterUser{UserID: uid, Name: "Administrator", Role: domain.RoleAdmin}, system, 0); err != nil {
-		return fmt.Errorf("bootstrap admin: %w", err)
+	if _, ok := e.users.Get(uid); !ok {
+		if _, err := e.handler.Execute(ctx, domain.RegisterUser{UserID: uid, Name: "Administrator", Role: domain.RoleAdmin}, system, 0); err != nil {
+			return fmt.Errorf("bootstrap admin: %w", err)
+		}
 	}
 	if _, err := e.handler.Execute(ctx, domain.IssueToken{UserID: uid, TokenID: domain.NewID(), Hash: hash}, system, domain.AnyVersion); err != nil {
 		return fmt.Errorf("bootstrap admin token: %w", err)
