@@ -20,7 +20,7 @@ build:
 ## the browser tests' screenshots land in artifacts/
 test: chromium
 	@mkdir -p artifacts
-	$(GO) test -race -count=1 -timeout 20m -artifacts -outputdir $(CURDIR)/artifacts ./...
+	$(GO) test -race -count=1 -timeout 45m -artifacts -outputdir $(CURDIR)/artifacts ./...
 
 ## chromium: Debian's Chromium for the browser tests, installed when missing
 ## (set KOOP_CHROMIUM to use another Chromium)
