@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -77,7 +78,10 @@ func (u Unknown) EventType() string { return u.Type }
 type eventInfo struct {
 	aggregate string
 	version   int
-	decode    func(*json.Decoder) (Event, error)
+	// decode reads the payload and then hands its personal texts to open
+	// (if not nil). An error of open comes back as openErr, apart from
+	// the payload's own errors.
+	decode func(dec *json.Decoder, open func(string) (string, error)) (ev Event, openErr, err error)
 }
 
 var registry = map[string]eventInfo{}
@@ -88,11 +92,20 @@ var registry = map[string]eventInfo{}
 // fixture under testdata/events stays and must keep decoding.
 func register[T Event](aggregate string, version int) {
 	var zero T
-	registry[zero.EventType()] = eventInfo{aggregate: aggregate, version: version, decode: func(dec *json.Decoder) (Event, error) {
-		var v T
-		err := dec.Decode(&v)
-		return v, err
-	}}
+	texts := planTexts(reflect.TypeFor[T](), false)
+	registry[zero.EventType()] = eventInfo{aggregate: aggregate, version: version,
+		decode: func(dec *json.Decoder, open func(string) (string, error)) (Event, error, error) {
+			var v T
+			if err := dec.Decode(&v); err != nil {
+				return nil, nil, err
+			}
+			if open != nil && texts != nil {
+				if err := texts.open(reflect.ValueOf(&v).Elem(), open); err != nil {
+					return nil, err, nil
+				}
+			}
+			return v, nil, nil
+		}}
 }
 
 // newEmptyDecoder decodes the empty payload, for a type's zero value.
@@ -122,6 +135,16 @@ func SchemaVersion(eventType string) int { return registry[eventType].version }
 // than this engine knows, unknown fields or wrong types is refused with an
 // error naming the type, version and problem.
 func DecodeEvent(eventType string, schemaVersion int, data []byte) (Event, error) {
+	return DecodeEventOpening(eventType, schemaVersion, data, nil)
+}
+
+// DecodeEventOpening is DecodeEvent for a payload whose personal texts
+// may be sealed: once the payload has decoded, strictly as DecodeEvent
+// does, each non-empty personal text in it (a field PersonalFields lists,
+// dates aside) is replaced by what open returns for it, in one pass over
+// the typed event. With a nil open it is DecodeEvent. An error of open
+// comes back as it is, not as ErrInvalid, with a nil event.
+func DecodeEventOpening(eventType string, schemaVersion int, data []byte, open func(string) (string, error)) (Event, error) {
 	info, ok := registry[eventType]
 	if !ok {
 		return Unknown{Type: eventType, Data: append(json.RawMessage(nil), data...)},
@@ -135,12 +158,15 @@ func DecodeEvent(eventType string, schemaVersion int, data []byte) (Event, error
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	v, err := info.decode(dec)
+	v, openErr, err := info.decode(dec, open)
 	if err != nil {
 		return nil, Invalid("payload", "decode %s v%d: %v", eventType, schemaVersion, err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, Invalid("payload", "decode %s v%d: trailing data after the payload", eventType, schemaVersion)
+	}
+	if openErr != nil {
+		return nil, openErr
 	}
 	return v, nil
 }

@@ -63,7 +63,9 @@ func (d *Date) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
+	if plainString(b) {
+		s = string(b[1 : len(b)-1]) // what json.Unmarshal gives, without its cost
+	} else if err := json.Unmarshal(b, &s); err != nil {
 		return fmt.Errorf("a date must be a string of the form YYYY-MM-DD")
 	}
 	p, err := ParseDate(s)
@@ -72,6 +74,20 @@ func (d *Date) UnmarshalJSON(b []byte) error {
 	}
 	*d = p
 	return nil
+}
+
+// plainString reports whether b is a JSON string of printable ASCII
+// without escapes: its value is the bytes between the quotes.
+func plainString(b []byte) bool {
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return false
+	}
+	for _, c := range b[1 : len(b)-1] {
+		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // Sector is one of the policy sectors that cooperate around a family.
