@@ -35,7 +35,7 @@ func PersonalFields(eventType string) []PersonalField {
 	personalOnce.Do(func() {
 		personalFields = map[string][]PersonalField{}
 		for t, info := range registry {
-			ev, _, err := info.decode(newEmptyDecoder(), nil)
+			ev, _, err := info.decode([]byte("{}"), nil)
 			if err != nil {
 				panic("personal fields of " + t + ": " + err.Error())
 			}
