@@ -141,11 +141,11 @@ func planTexts(t reflect.Type, personal bool) *textPlan {
 
 // open replaces each non-empty text the plan leads to below v (settable)
 // with what fn returns for it.
-func (p *textPlan) open(v reflect.Value, fn func(string) (string, error)) error {
+func (p *textPlan) open(v reflect.Value, fn Opener) error {
 	switch {
 	case p.leaf:
 		if s := v.String(); s != "" {
-			o, err := fn(s)
+			o, err := fn(s, false)
 			if err != nil {
 				return err
 			}

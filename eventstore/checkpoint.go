@@ -146,6 +146,14 @@ func (s *Store) WriteCheckpoint(ctx context.Context) (StreamCheckpoint, error) {
 // readRaw feeds fn the stored messages from..to (to ≥ from) as they are,
 // without decoding, through an ordered consumer.
 func (s *Store) readRaw(ctx context.Context, from, to uint64, fn func(seq uint64, subject string, data []byte) error) error {
+	return s.readMsgs(ctx, from, to, func(seq uint64, msg jetstream.Msg) error {
+		return fn(seq, msg.Subject(), msg.Data())
+	})
+}
+
+// readMsgs feeds fn the stored messages from..to (to ≥ from), headers
+// and all, through an ordered consumer.
+func (s *Store) readMsgs(ctx context.Context, from, to uint64, fn func(seq uint64, msg jetstream.Msg) error) error {
 	cons, err := s.js.OrderedConsumer(ctx, s.name, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{subjectPrefix + ".>"}, DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: from,
 	})
@@ -174,7 +182,7 @@ func (s *Store) readRaw(ctx context.Context, from, to uint64, fn func(seq uint64
 		if md.Sequence.Stream > to {
 			return nil
 		}
-		if err := fn(md.Sequence.Stream, msg.Subject(), msg.Data()); err != nil {
+		if err := fn(md.Sequence.Stream, msg); err != nil {
 			return err
 		}
 		if md.Sequence.Stream == to {

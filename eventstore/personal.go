@@ -152,18 +152,17 @@ const (
 	personalSealed
 )
 
-// openEvent opens the reason and the personal dates of a stored event in
-// place and returns how its payload's personal texts are to be opened
-// while the payload decodes (nil: they stay as stored).
-func openEvent(w *wireEvent, open openFunc, mode personalMode) (func(string) (string, error), error) {
+// openEvent opens the reason of a stored event in place and returns how
+// its payload's personal data is to be opened while the payload decodes.
+func openEvent(w *wireEvent, open openFunc, mode personalMode) (domain.Opener, error) {
 	if !domain.HasPersonalData(w.AggregateType) {
 		return nil, nil
 	}
-	fn := func(v string, date bool) (any, error) {
+	fn := func(v string, date bool) (string, error) {
 		sealed := strings.HasPrefix(v, SealedPrefix)
 		if mode == personalSealed {
 			if sealed && date {
-				return nil, nil
+				return "", nil
 			}
 			return v, nil
 		}
@@ -171,39 +170,41 @@ func openEvent(w *wireEvent, open openFunc, mode personalMode) (func(string) (st
 		if open != nil {
 			var err error
 			if pt, erased, err = open(w.AggregateID, v); err != nil {
-				return nil, fmt.Errorf("%w of %s %s (event %s): %w", errOpen, w.AggregateType, w.AggregateID, w.EventID, err)
+				return "", fmt.Errorf("%w of %s %s (event %s): %w", errOpen, w.AggregateType, w.AggregateID, w.EventID, err)
 			}
 		}
 		switch {
 		case erased && date:
-			return nil, nil
+			return "", nil
 		case erased:
 			return domain.ErasedText, nil
 		}
 		return pt, nil
-	}
-	if dates := personalDates()[w.Type]; len(dates) > 0 {
-		payload, err := mapPersonal(w.Type, w.Payload, dates, fn)
-		if err != nil {
-			return nil, err
-		}
-		w.Payload = payload
 	}
 	if w.Reason != "" && domain.ReasonIsPersonal(w.Type) {
 		r, err := fn(w.Reason, false)
 		if err != nil {
 			return nil, err
 		}
-		w.Reason = r.(string)
+		w.Reason = r
 	}
-	if mode == personalSealed {
-		return nil, nil
-	}
-	return func(v string) (string, error) {
-		r, err := fn(v, false)
-		if err != nil {
-			return "", err
+	return fn, nil
+}
+
+// openDates opens the personal dates of a payload on its JSON, for a
+// payload that did not decode with them sealed (DecodeEventOpening):
+// decoded again, it gets encoding/json's verdict.
+func openDates(w *wireEvent, fn domain.Opener) error {
+	payload, err := mapPersonal(w.Type, w.Payload, personalDates()[w.Type], func(v string, date bool) (any, error) {
+		o, err := fn(v, date)
+		if err != nil || o == "" {
+			return nil, err
 		}
-		return r.(string), nil
-	}, nil
+		return o, nil
+	})
+	if err != nil {
+		return err
+	}
+	w.Payload = payload
+	return nil
 }

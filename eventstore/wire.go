@@ -1,6 +1,7 @@
 package eventstore
 
 import (
+	"bytes"
 	"encoding/json"
 	"strconv"
 	"unicode/utf8"
@@ -262,21 +263,20 @@ func (r *wireReader) rawString() ([]byte, bool) {
 	if !r.byte('"') {
 		return nil, false
 	}
-	start := r.i
-	ascii := true
-	for ; r.i < len(r.b); r.i++ {
-		switch c := r.b[r.i]; {
-		case c == '"':
-			s := r.b[start:r.i]
-			r.i++
-			return s, ascii || utf8.Valid(s)
-		case c == '\\' || c < 0x20:
-			return nil, false
-		case c >= utf8.RuneSelf:
-			ascii = false
-		}
+	end := bytes.IndexByte(r.b[r.i:], '"')
+	if end < 0 {
+		return nil, false
 	}
-	return nil, false
+	s := r.b[r.i : r.i+end]
+	r.i += end + 1
+	var ascii byte
+	for _, c := range s {
+		if c < 0x20 || c == '\\' {
+			return nil, false
+		}
+		ascii |= c
+	}
+	return s, ascii < utf8.RuneSelf || utf8.Valid(s)
 }
 
 func (r *wireReader) string() (string, bool) {

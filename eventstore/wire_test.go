@@ -40,10 +40,10 @@ func TestParseCommitReadsWhatTheStoreWrites(t *testing.T) {
 
 func TestParseCommitLeavesTheRestToEncodingJSON(t *testing.T) {
 	for _, body := range []string{
-		`{"events":[{"Type":"CaseClosed","payload":{}}]}`,                       // a name in other case
-		`{"events":[{"type":"Case\u0043losed","payload":{}}]}`,                  // an escape
+		`{"events":[{"Type":"CaseClosed","payload":{}}]}`,                        // a name in other case
+		`{"events":[{"type":"Case\u0043losed","payload":{}}]}`,                   // an escape
 		`{"events":[{"type":"CaseClosed","type":"TeamDissolved","payload":{}}]}`, // a member twice
-		`{"events":[{"type":"CaseClosed","colour":1,"payload":{}}]}`,            // another member
+		`{"events":[{"type":"CaseClosed","colour":1,"payload":{}}]}`,             // another member
 		`{"events":[{"type":"CaseClosed","aggregate_version":1.0,"payload":{}}]}`,
 		`{"events":[{"type":"CaseClosed","aggregate_version":01,"payload":{}}]}`,
 		`{"events":[{"type":"CaseClosed","payload":null}]}`,
@@ -82,5 +82,26 @@ func FuzzParseCommit(f *testing.F) {
 			return
 		}
 		require.Equal(t, slow, fast, "%q", body)
+	})
+}
+
+func BenchmarkParseCommit(b *testing.B) {
+	body := canonicalBody(b)
+	b.Run("fast", func(b *testing.B) {
+		var c wireCommit
+		for b.Loop() {
+			c.Events = c.Events[:0]
+			if !parseCommit(body, &c) {
+				b.Fatal("not read")
+			}
+		}
+	})
+	b.Run("encoding/json", func(b *testing.B) {
+		for b.Loop() {
+			var c wireCommit
+			if err := json.Unmarshal(body, &c); err != nil {
+				b.Fatal(err)
+			}
+		}
 	})
 }
