@@ -38,7 +38,7 @@ func ParseDate(s string) (Date, error) {
 // accepts it, without time.Parse's cost (every stored event has dates);
 // it reports false for anything else, which ParseDate leaves to
 // time.Parse and its errors.
-func parseDay(s string) (Date, bool) {
+func parseDay[S ~string | ~[]byte](s S) (Date, bool) {
 	if len(s) != len("2006-01-02") || s[4] != '-' || s[7] != '-' {
 		return Date{}, false
 	}
@@ -93,6 +93,12 @@ func (d *Date) UnmarshalJSON(b []byte) error {
 	if string(b) == "null" {
 		*d = Date{}
 		return nil
+	}
+	if len(b) == len(`"2006-01-02"`) && plainString(b) {
+		if p, ok := parseDay(b[1 : len(b)-1]); ok {
+			*d = p // what json.Unmarshal and ParseDate give, without their cost
+			return nil
+		}
 	}
 	var s string
 	if plainString(b) {
