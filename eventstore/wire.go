@@ -359,9 +359,20 @@ func (r *wireReader) object() (json.RawMessage, bool) {
 				return r.b[start:r.i], true
 			}
 		case '"':
-			for r.i++; r.i < len(r.b) && r.b[r.i] != '"'; r.i++ {
-				if r.b[r.i] == '\\' {
-					r.i++
+			// To the closing quote: one not escaped, that is not after
+			// an odd run of backslashes.
+			for {
+				end := bytes.IndexByte(r.b[r.i+1:], '"')
+				if end < 0 {
+					return nil, false
+				}
+				r.i += 1 + end
+				n := 0
+				for n < r.i && r.b[r.i-1-n] == '\\' {
+					n++
+				}
+				if n%2 == 0 {
+					break
 				}
 			}
 		}
