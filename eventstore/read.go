@@ -89,6 +89,7 @@ type decoded struct {
 	seq     uint64
 	subject string
 	data    []byte
+	events  int  // how many events its header lists
 	skip    bool // not wanted: not decoded
 	envs    []domain.Envelope
 	err     error
@@ -120,8 +121,9 @@ func (s *Store) readDecoded(ctx context.Context, from, to uint64, wants func(str
 			return nil
 		}
 		readErr = s.readMsgs(ctx, from, to, func(seq uint64, msg jetstream.Msg) error {
+			types := msg.Headers().Get(HeaderEventTypes)
 			b.msgs = append(b.msgs, decoded{seq: seq, subject: msg.Subject(), data: msg.Data(),
-				skip: !wanted(msg.Headers().Get(HeaderEventTypes), wants)})
+				events: 1 + strings.Count(types, ","), skip: !wanted(types, wants)})
 			if len(b.msgs) == readBatch || seq == to {
 				return send()
 			}
@@ -138,7 +140,13 @@ func (s *Store) readDecoded(ctx context.Context, from, to uint64, wants func(str
 			for b := range work {
 				// One array holds the envelopes of the whole batch; each
 				// message gets its part of it.
-				envs := make([]domain.Envelope, 0, len(b.msgs)+len(b.msgs)/4)
+				n := 0
+				for _, d := range b.msgs {
+					if !d.skip {
+						n += d.events
+					}
+				}
+				envs := make([]domain.Envelope, 0, n)
 				for i := range b.msgs {
 					d := &b.msgs[i]
 					if d.skip {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"strconv"
+	"time"
 	"unicode/utf8"
 
 	"github.com/kooperacje/kooperacje/domain"
@@ -39,11 +40,10 @@ func parseCommit(data []byte, c *wireCommit) bool {
 		r.i++
 	} else {
 		for {
-			var w wireEvent
-			if !r.event(&w) {
+			c.Events = append(c.Events, wireEvent{})
+			if !r.event(&c.Events[len(c.Events)-1]) {
 				return false
 			}
-			c.Events = append(c.Events, w)
 			if r.peek() == ',' {
 				r.i++
 				continue
@@ -331,7 +331,7 @@ func (r *wireReader) int() (int64, bool) {
 }
 
 // time reads a time as time.Time's UnmarshalJSON does.
-func (r *wireReader) time(t interface{ UnmarshalJSON([]byte) error }) bool {
+func (r *wireReader) time(t *time.Time) bool {
 	r.space()
 	start := r.i
 	if _, ok := r.rawString(); !ok {
