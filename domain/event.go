@@ -8,8 +8,8 @@ import (
 	"io"
 	"reflect"
 	"slices"
-	"strings"
 	"sort"
+	"strings"
 	"time"
 
 	jsonv2 "github.com/go-json-experiment/json"
