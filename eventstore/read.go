@@ -120,7 +120,7 @@ func (s *Store) readDecoded(ctx context.Context, from, to uint64, wants func(str
 			b = &batch{msgs: make([]decoded, 0, readBatch), done: make(chan struct{})}
 			return nil
 		}
-		readErr = s.readMsgs(ctx, from, to, func(seq uint64, msg jetstream.Msg) error {
+		readErr = s.consumeMsgs(ctx, from, to, func(seq uint64, msg jetstream.Msg) error {
 			types := msg.Headers().Get(HeaderEventTypes)
 			b.msgs = append(b.msgs, decoded{seq: seq, subject: msg.Subject(), data: msg.Data(),
 				events: 1 + strings.Count(types, ","), skip: !wanted(types, wants)})
