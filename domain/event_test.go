@@ -352,3 +352,48 @@ func FuzzDecodeEvent(f *testing.F) {
 		require.Equal(t, ev2, ev3)
 	})
 }
+
+// FuzzDecodeStrictAgreesWithEncodingJSON: whatever payload the fast
+// decoder (encoding/json/v2) accepts, encoding/json with
+// DisallowUnknownFields accepts too, with an equal event; what it refuses
+// goes to encoding/json, so DecodeEvent accepts exactly what encoding/json
+// does.
+func FuzzDecodeStrictAgreesWithEncodingJSON(f *testing.F) {
+	for _, typ := range domain.EventTypes() {
+		b, err := domain.EncodeEvent(sample(f, typ))
+		require.NoError(f, err)
+		f.Add(typ, b)
+		f.Add(typ, []byte(`{}`))
+		f.Add(typ, bytes.ToUpper(b))
+		f.Add(typ, append(b[:len(b):len(b)], ` x`...))
+	}
+	for _, seed := range []struct{ typ, data string }{
+		{"MeetingRecorded", `{"attendees":[],"guests":null,"decisions":[null,"a"],"date":null}`},
+		{"TokenIssued", `{"expires_at":"2024-01-01T00:00:00+01:00","hash":"\u00e9\ud800"}`},
+		{"TokenIssued", `{"expires_at":"0000-01-01T00:00:00+01:00"}`},
+		{"TokenIssued", `{"expires_at":"2024-01-01t00:00:00z"}`},
+		{"TokenIssued", `{"expires_at":null,"token_id":"a","token_id":"b"}`},
+		{"TokenRevoked", `{"TOKEN_ID":"a"}`},
+		{"TokenRevoked", `{"token_\u0069d":"a"}`},
+		{"ServiceOffered", `{"capacity":1e3}`},
+		{"ServiceOffered", `{"capacity":-0,"sector":"\u0000"}`},
+		{"ServiceOffered", "{\"capacity\":10,\"sector\":\"\xff\"}"},
+		{"MemberLeft", `{"date":"2019-02-30"}`},
+		{"FamilyCaseOpened", `{"household":[{"birth_date":"1985-03-01","relation":"child"}],"referral":{},"coordinator":null}`},
+	} {
+		f.Add(seed.typ, []byte(seed.data))
+	}
+	f.Fuzz(func(t *testing.T, typ string, data []byte) {
+		if domain.SchemaVersion(typ) == 0 {
+			return
+		}
+		zero, err := domain.DecodeEvent(typ, 1, []byte(`{}`))
+		require.NoError(t, err)
+		fast, slow := reflect.New(reflect.TypeOf(zero)), reflect.New(reflect.TypeOf(zero))
+		if domain.DecodeV2(data, fast.Interface()) != nil {
+			return
+		}
+		require.NoError(t, domain.DecodeV1(data, slow.Interface()), "%s %q: accepted by v2 only", typ, data)
+		require.Equal(t, slow.Interface(), fast.Interface(), "%s %q", typ, data)
+	})
+}

@@ -35,7 +35,7 @@ func PersonalFields(eventType string) []PersonalField {
 	personalOnce.Do(func() {
 		personalFields = map[string][]PersonalField{}
 		for t, info := range registry {
-			ev, err := info.decode(newEmptyDecoder())
+			ev, _, err := info.decode([]byte("{}"), nil)
 			if err != nil {
 				panic("personal fields of " + t + ": " + err.Error())
 			}
@@ -89,6 +89,87 @@ func collectPersonal(t reflect.Type, path []string, personal bool) []PersonalFie
 }
 
 func clonePath(p []string) []string { return append([]string(nil), p...) }
+
+// textPlan leads to the personal texts (dates aside) below a value of one
+// type, the same fields collectPersonal finds: a personal string itself
+// (leaf), the elements of a slice or the target of a pointer (elem), or
+// the fields of a struct that lead to some (fields). A type without
+// personal texts has no plan (nil).
+type textPlan struct {
+	leaf   bool
+	elem   *textPlan
+	fields []fieldPlan
+}
+
+type fieldPlan struct {
+	index int
+	plan  *textPlan
+}
+
+func planTexts(t reflect.Type, personal bool) *textPlan {
+	switch {
+	case t == dateType:
+		return nil
+	case t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice:
+		if e := planTexts(t.Elem(), personal); e != nil {
+			return &textPlan{elem: e}
+		}
+		return nil
+	case t.Kind() == reflect.String:
+		if personal {
+			return &textPlan{leaf: true}
+		}
+		return nil
+	case t.Kind() != reflect.Struct:
+		return nil
+	}
+	var p textPlan
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() || strings.Split(f.Tag.Get("json"), ",")[0] == "-" {
+			continue
+		}
+		if sub := planTexts(f.Type, personal || f.Tag.Get("personal") == "true"); sub != nil {
+			p.fields = append(p.fields, fieldPlan{index: i, plan: sub})
+		}
+	}
+	if len(p.fields) == 0 {
+		return nil
+	}
+	return &p
+}
+
+// open replaces each non-empty text the plan leads to below v (settable)
+// with what fn returns for it.
+func (p *textPlan) open(v reflect.Value, fn Opener) error {
+	switch {
+	case p.leaf:
+		if s := v.String(); s != "" {
+			o, err := fn(s, false)
+			if err != nil {
+				return err
+			}
+			v.SetString(o)
+		}
+	case p.elem != nil && v.Kind() == reflect.Pointer:
+		if !v.IsNil() {
+			return p.elem.open(v.Elem(), fn)
+		}
+	case p.elem != nil:
+		for i := range v.Len() {
+			if err := p.elem.open(v.Index(i), fn); err != nil {
+				return err
+			}
+		}
+	default:
+		for _, f := range p.fields {
+			if err := f.plan.open(v.Field(f.index), fn); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
 
 // Scrub replaces, in place, every personal field below v (a pointer) with
 // its erased form: texts become ErasedText, dates unset. Read models call it

@@ -21,6 +21,9 @@ func NewDate(year int, month time.Month, day int) Date {
 
 // ParseDate parses "YYYY-MM-DD".
 func ParseDate(s string) (Date, error) {
+	if d, ok := parseDay(s); ok {
+		return d, nil
+	}
 	t, err := time.Parse(time.DateOnly, s)
 	if err != nil {
 		return Date{}, fmt.Errorf("%q is not a date of the form YYYY-MM-DD", s)
@@ -29,6 +32,35 @@ func ParseDate(s string) (Date, error) {
 		return Date{}, fmt.Errorf("%q is out of the years 1800–2200", s)
 	}
 	return Date{t}, nil
+}
+
+// parseDay reads a well-formed day of the years 1800–2200, as ParseDate
+// accepts it, without time.Parse's cost (every stored event has dates);
+// it reports false for anything else, which ParseDate leaves to
+// time.Parse and its errors.
+func parseDay[S ~string | ~[]byte](s S) (Date, bool) {
+	if len(s) != len("2006-01-02") || s[4] != '-' || s[7] != '-' {
+		return Date{}, false
+	}
+	n := 0
+	for i := range len(s) {
+		if i == 4 || i == 7 {
+			continue
+		}
+		if s[i] < '0' || s[i] > '9' {
+			return Date{}, false
+		}
+		n = n*10 + int(s[i]-'0')
+	}
+	y, m, d := n/10000, time.Month(n/100%100), n%100
+	days := [...]int{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}
+	if m == time.February && y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+		days[1] = 29
+	}
+	if y < 1800 || y > 2200 || m < 1 || m > 12 || d < 1 || d > days[m-1] {
+		return Date{}, false
+	}
+	return NewDate(y, m, d), true
 }
 
 // IsZero reports whether d is unset.
@@ -62,8 +94,16 @@ func (d *Date) UnmarshalJSON(b []byte) error {
 		*d = Date{}
 		return nil
 	}
+	if len(b) == len(`"2006-01-02"`) && plainString(b) {
+		if p, ok := parseDay(b[1 : len(b)-1]); ok {
+			*d = p // what json.Unmarshal and ParseDate give, without their cost
+			return nil
+		}
+	}
 	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
+	if plainString(b) {
+		s = string(b[1 : len(b)-1]) // what json.Unmarshal gives, without its cost
+	} else if err := json.Unmarshal(b, &s); err != nil {
 		return fmt.Errorf("a date must be a string of the form YYYY-MM-DD")
 	}
 	p, err := ParseDate(s)
@@ -72,6 +112,20 @@ func (d *Date) UnmarshalJSON(b []byte) error {
 	}
 	*d = p
 	return nil
+}
+
+// plainString reports whether b is a JSON string of printable ASCII
+// without escapes: its value is the bytes between the quotes.
+func plainString(b []byte) bool {
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return false
+	}
+	for _, c := range b[1 : len(b)-1] {
+		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // Sector is one of the policy sectors that cooperate around a family.

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -146,6 +147,14 @@ func (s *Store) WriteCheckpoint(ctx context.Context) (StreamCheckpoint, error) {
 // readRaw feeds fn the stored messages from..to (to ≥ from) as they are,
 // without decoding, through an ordered consumer.
 func (s *Store) readRaw(ctx context.Context, from, to uint64, fn func(seq uint64, subject string, data []byte) error) error {
+	return s.readMsgs(ctx, from, to, func(seq uint64, msg jetstream.Msg) error {
+		return fn(seq, msg.Subject(), msg.Data())
+	})
+}
+
+// readMsgs feeds fn the stored messages from..to (to ≥ from), headers
+// and all, through an ordered consumer.
+func (s *Store) readMsgs(ctx context.Context, from, to uint64, fn func(seq uint64, msg jetstream.Msg) error) error {
 	cons, err := s.js.OrderedConsumer(ctx, s.name, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{subjectPrefix + ".>"}, DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: from,
 	})
@@ -174,11 +183,83 @@ func (s *Store) readRaw(ctx context.Context, from, to uint64, fn func(seq uint64
 		if md.Sequence.Stream > to {
 			return nil
 		}
-		if err := fn(md.Sequence.Stream, msg.Subject(), msg.Data()); err != nil {
+		if err := fn(md.Sequence.Stream, msg); err != nil {
 			return err
 		}
 		if md.Sequence.Stream == to {
 			return nil
 		}
 	}
+}
+
+// consumeMsgs is readMsgs through a callback consumer: the NATS client
+// hands each message to fn on its own goroutine, which costs less CPU a
+// message than the iterator (no timer reset and channel hop per message),
+// the difference replay feels. fn is called from one goroutine at a time,
+// in stream order, and never after consumeMsgs returns.
+func (s *Store) consumeMsgs(ctx context.Context, from, to uint64, fn func(seq uint64, msg jetstream.Msg) error) error {
+	cons, err := s.js.OrderedConsumer(ctx, s.name, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{subjectPrefix + ".>"}, DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: from,
+	})
+	if err != nil {
+		return fmt.Errorf("read from %d: %w", from, err)
+	}
+	var (
+		mu       sync.Mutex // held while fn runs, so that finish waits for it
+		finished bool
+		result   error
+		done     = make(chan struct{})
+	)
+	finishLocked := func(err error) {
+		if !finished {
+			finished, result = true, err
+			close(done)
+		}
+	}
+	cc, err := cons.Consume(func(msg jetstream.Msg) {
+		mu.Lock()
+		defer mu.Unlock()
+		if finished {
+			return
+		}
+		md, err := msg.Metadata()
+		switch {
+		case err != nil:
+			finishLocked(err)
+		case md.Sequence.Stream > to:
+			finishLocked(nil)
+		default:
+			if err := fn(md.Sequence.Stream, msg); err != nil {
+				finishLocked(err)
+			} else if md.Sequence.Stream == to {
+				finishLocked(nil)
+			}
+		}
+	}, jetstream.PullMaxMessages(1024), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+		if errors.Is(err, jetstream.ErrConnectionClosed) {
+			mu.Lock()
+			finishLocked(fmt.Errorf("read: %w", err))
+			mu.Unlock()
+		}
+	}))
+	if err != nil {
+		return fmt.Errorf("read from %d: %w", from, err)
+	}
+	closed := cc.Closed()
+	select {
+	case <-done:
+	case <-closed:
+	case <-ctx.Done():
+	}
+	cc.Stop()
+	<-closed // no more calls of fn
+	mu.Lock()
+	defer mu.Unlock()
+	switch {
+	case finished:
+		return result
+	case ctx.Err() != nil:
+		return ctx.Err()
+	}
+	return fmt.Errorf("read from %d: the consumer stopped at an unknown point before %d", from, to)
 }

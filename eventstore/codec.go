@@ -96,49 +96,80 @@ func (s *Store) encode(ctx context.Context, subject, prev string, envs []domain.
 // subject, is an error wrapping ErrCorrupt. Decode has no keys: sealed
 // personal data reads as erased (Store.Decode opens it).
 func Decode(subject string, seq uint64, data []byte) ([]domain.Envelope, error) {
-	return decode(subject, seq, data, nil)
+	return decode(subject, seq, data, nil, personalOpen)
 }
 
 // Decode is the package's Decode with the store's keys: personal data is
 // opened, and reads as erased once its family was erased.
 func (s *Store) Decode(ctx context.Context, subject string, seq uint64, data []byte) ([]domain.Envelope, error) {
-	return decode(subject, seq, data, s.opener(ctx))
+	return decode(subject, seq, data, s.opener(ctx), personalOpen)
 }
 
-func decode(subject string, seq uint64, data []byte, open openFunc) ([]domain.Envelope, error) {
+// onSubject reports whether subject is koop.<aggregateType>.<id>.
+func onSubject(subject, aggregateType, id string) bool {
+	return len(subject) == len(subjectPrefix)+len(aggregateType)+len(id)+2 &&
+		strings.HasPrefix(subject, subjectPrefix) && subject[len(subjectPrefix)] == '.' &&
+		strings.HasPrefix(subject[len(subjectPrefix)+1:], aggregateType) && subject[len(subjectPrefix)+1+len(aggregateType)] == '.' &&
+		strings.HasSuffix(subject, id)
+}
+
+func decode(subject string, seq uint64, data []byte, open openFunc, mode personalMode) ([]domain.Envelope, error) {
 	var c wireCommit
-	if err := json.Unmarshal(data, &c); err != nil {
-		return nil, fmt.Errorf("%w: sequence %d on %s: %v", ErrCorrupt, seq, subject, err)
+	return decodeAppend(&c, nil, subject, seq, data, open, mode)
+}
+
+// decodeAppend decodes a message as decode does and appends its envelopes
+// to dst; c is scratch space a caller may reuse from one message to the
+// next.
+func decodeAppend(c *wireCommit, dst []domain.Envelope, subject string, seq uint64, data []byte, open openFunc, mode personalMode) ([]domain.Envelope, error) {
+	c.Events = c.Events[:0]
+	if err := unmarshalCommit(data, c); err != nil {
+		return dst, fmt.Errorf("%w: sequence %d on %s: %v", ErrCorrupt, seq, subject, err)
 	}
 	if len(c.Events) == 0 {
-		return nil, fmt.Errorf("%w: sequence %d on %s holds no events", ErrCorrupt, seq, subject)
+		return dst, fmt.Errorf("%w: sequence %d on %s holds no events", ErrCorrupt, seq, subject)
 	}
-	out := make([]domain.Envelope, len(c.Events))
-	for i, w := range c.Events {
-		env := w.Envelope
-		if want := subjectPrefix + "." + env.AggregateType + "." + env.AggregateID; want != subject {
-			return nil, fmt.Errorf("%w: sequence %d: event %s belongs to %s but is stored on %s", ErrCorrupt, seq, env.EventID, want, subject)
+	start := len(dst)
+	for i := range c.Events {
+		w := &c.Events[i]
+		if !onSubject(subject, w.AggregateType, w.AggregateID) {
+			want := subjectPrefix + "." + w.AggregateType + "." + w.AggregateID
+			return dst[:start], fmt.Errorf("%w: sequence %d: event %s belongs to %s but is stored on %s", ErrCorrupt, seq, w.EventID, want, subject)
 		}
-		if i > 0 && env.AggregateVersion != out[i-1].AggregateVersion+1 {
-			return nil, fmt.Errorf("%w: sequence %d: versions %d and %d are not consecutive", ErrCorrupt, seq, out[i-1].AggregateVersion, env.AggregateVersion)
+		if i > 0 && w.AggregateVersion != c.Events[i-1].AggregateVersion+1 {
+			return dst[:start], fmt.Errorf("%w: sequence %d: versions %d and %d are not consecutive", ErrCorrupt, seq, c.Events[i-1].AggregateVersion, w.AggregateVersion)
 		}
-		if err := openEvent(&w, open); err != nil {
-			if errors.Is(err, ErrCorrupt) {
-				return nil, err
+		if domain.SchemaVersion(w.Type) == 0 && !json.Valid(w.Payload) {
+			// Known types are checked as they decode; the payload of an
+			// unknown one is kept as it is, so it must be JSON.
+			return dst[:start], fmt.Errorf("%w: sequence %d: event %s: the payload is not JSON", ErrCorrupt, seq, w.EventID)
+		}
+		texts, err := openEvent(w, open, mode)
+		if err != nil {
+			if errors.Is(err, ErrCorrupt) || !errors.Is(err, errOpen) {
+				return dst[:start], fmt.Errorf("%w: sequence %d: event %s: %w", ErrCorrupt, seq, w.EventID, err)
 			}
 			// A value that fails authentication or a key that cannot be
 			// unwrapped is not a corrupt message: say what failed, keep it
 			// apart from ErrCorrupt.
-			return nil, fmt.Errorf("sequence %d: %w", seq, err)
+			return dst[:start], fmt.Errorf("sequence %d: %w", seq, err)
 		}
-		env = w.Envelope
-		p, err := domain.DecodeEvent(env.Type, env.SchemaVersion, w.Payload)
-		if err != nil && !errors.Is(err, domain.ErrUnknownEventType) {
-			return nil, fmt.Errorf("%w: sequence %d: event %s: %w", ErrCorrupt, seq, env.EventID, err)
+		p, err := domain.DecodeEventOpening(w.Type, w.SchemaVersion, w.Payload, texts)
+		if err != nil && texts != nil && len(personalDates()[w.Type]) > 0 && !errors.Is(err, errOpen) {
+			if err := openDates(w, texts); err != nil {
+				return dst[:start], fmt.Errorf("%w: sequence %d: event %s: %w", ErrCorrupt, seq, w.EventID, err)
+			}
+			p, err = domain.DecodeEventOpening(w.Type, w.SchemaVersion, w.Payload, texts)
 		}
-		env.Payload = p
-		env.Sequence = seq
-		out[i] = env
+		switch {
+		case errors.Is(err, errOpen):
+			return dst[:start], fmt.Errorf("sequence %d: %w", seq, err)
+		case err != nil && !errors.Is(err, domain.ErrUnknownEventType):
+			return dst[:start], fmt.Errorf("%w: sequence %d: event %s: %w", ErrCorrupt, seq, w.EventID, err)
+		}
+		dst = append(dst, w.Envelope)
+		dst[len(dst)-1].Payload = p
+		dst[len(dst)-1].Sequence = seq
 	}
-	return out, nil
+	return dst, nil
 }

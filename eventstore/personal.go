@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/kooperacje/kooperacje/domain"
 )
@@ -27,9 +29,9 @@ type Protector interface {
 // tells whether it is a date, which reads as null once erased.
 type sealFunc func(value string, date bool) (any, error)
 
-// mapPersonal applies fn to every personal field of an event's payload.
-func mapPersonal(eventType string, payload []byte, fn sealFunc) ([]byte, error) {
-	fields := domain.PersonalFields(eventType)
+// mapPersonal applies fn to the given personal fields of an event's
+// payload, through a generic JSON tree.
+func mapPersonal(eventType string, payload []byte, fields []domain.PersonalField, fn sealFunc) ([]byte, error) {
 	if len(fields) == 0 {
 		return payload, nil
 	}
@@ -47,6 +49,21 @@ func mapPersonal(eventType string, payload []byte, fn sealFunc) ([]byte, error) 
 	}
 	return json.Marshal(tree)
 }
+
+// personalDates lists the personal fields of each event type that are
+// dates: those are opened before the payload decodes, as a sealed date
+// does not decode as a date.
+var personalDates = sync.OnceValue(func() map[string][]domain.PersonalField {
+	m := map[string][]domain.PersonalField{}
+	for _, t := range domain.EventTypes() {
+		for _, f := range domain.PersonalFields(t) {
+			if f.Date {
+				m[t] = append(m[t], f)
+			}
+		}
+	}
+	return m
+})
 
 // walk applies fn to the strings at path below node.
 func walk(node any, path []string, date bool, fn sealFunc) (any, error) {
@@ -87,7 +104,7 @@ func (s *Store) sealEvent(ctx context.Context, w *wireEvent) error {
 		return nil
 	}
 	seal := func(v string, _ bool) (any, error) { return s.protector.Seal(ctx, w.AggregateID, v) }
-	payload, err := mapPersonal(w.Type, w.Payload, seal)
+	payload, err := mapPersonal(w.Type, w.Payload, domain.PersonalFields(w.Type), seal)
 	if err != nil {
 		return fmt.Errorf("seal %s of %s %s: %w", w.Type, w.AggregateType, w.AggregateID, err)
 	}
@@ -117,40 +134,77 @@ type openFunc func(aggregateID, value string) (string, bool, error)
 // SealedPrefix starts every sealed value a Protector produces.
 const SealedPrefix = "enc:"
 
-// openEvent opens the personal data of a stored event. Once the instance
-// was erased, or without an opener, sealed personal texts read as
-// domain.ErasedText and sealed personal dates as null.
-func openEvent(w *wireEvent, open openFunc) error {
+// errOpen marks an error of opening sealed personal data, apart from a
+// payload that does not decode.
+var errOpen = errors.New("open personal data")
+
+// personalMode says what decoding does with sealed personal data.
+type personalMode int
+
+const (
+	// personalOpen: open it with the opener; without one, or once the
+	// instance was erased, sealed texts read as domain.ErasedText and
+	// sealed dates as unset.
+	personalOpen personalMode = iota
+	// personalSealed: leave it sealed, for readers that need no personal
+	// data: sealed texts keep their sealed form (ciphertext, never
+	// plaintext), sealed dates read as unset.
+	personalSealed
+)
+
+// openEvent opens the reason of a stored event in place and returns how
+// its payload's personal data is to be opened while the payload decodes.
+func openEvent(w *wireEvent, open openFunc, mode personalMode) (domain.Opener, error) {
 	if !domain.HasPersonalData(w.AggregateType) {
-		return nil
+		return nil, nil
 	}
-	fn := func(v string, date bool) (any, error) {
-		pt, erased := v, strings.HasPrefix(v, SealedPrefix)
+	fn := func(v string, date bool) (string, error) {
+		sealed := strings.HasPrefix(v, SealedPrefix)
+		if mode == personalSealed {
+			if sealed && date {
+				return "", nil
+			}
+			return v, nil
+		}
+		pt, erased := v, sealed
 		if open != nil {
 			var err error
 			if pt, erased, err = open(w.AggregateID, v); err != nil {
-				return nil, fmt.Errorf("open personal data of %s %s (event %s): %w", w.AggregateType, w.AggregateID, w.EventID, err)
+				return "", fmt.Errorf("%w of %s %s (event %s): %w", errOpen, w.AggregateType, w.AggregateID, w.EventID, err)
 			}
 		}
 		switch {
 		case erased && date:
-			return nil, nil
+			return "", nil
 		case erased:
 			return domain.ErasedText, nil
 		}
 		return pt, nil
 	}
-	payload, err := mapPersonal(w.Type, w.Payload, fn)
+	if w.Reason != "" && domain.ReasonIsPersonal(w.Type) {
+		r, err := fn(w.Reason, false)
+		if err != nil {
+			return nil, err
+		}
+		w.Reason = r
+	}
+	return fn, nil
+}
+
+// openDates opens the personal dates of a payload on its JSON, for a
+// payload that did not decode with them sealed (DecodeEventOpening):
+// decoded again, it gets encoding/json's verdict.
+func openDates(w *wireEvent, fn domain.Opener) error {
+	payload, err := mapPersonal(w.Type, w.Payload, personalDates()[w.Type], func(v string, date bool) (any, error) {
+		o, err := fn(v, date)
+		if err != nil || o == "" {
+			return nil, err
+		}
+		return o, nil
+	})
 	if err != nil {
 		return err
 	}
 	w.Payload = payload
-	if w.Reason != "" && domain.ReasonIsPersonal(w.Type) {
-		r, err := fn(w.Reason, false)
-		if err != nil {
-			return err
-		}
-		w.Reason = r.(string)
-	}
 	return nil
 }

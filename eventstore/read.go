@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -23,6 +24,19 @@ type CommitFunc = func(seq uint64, events []domain.Envelope, err error) error
 // in stream order, through an ordered consumer: the fastest way to replay.
 // It stops at the first error fn returns.
 func (s *Store) Read(ctx context.Context, from, to uint64, fn CommitFunc) error {
+	return s.ReadSelected(ctx, from, to, nil, true, fn)
+}
+
+// ReadSelected is Read for a reader that needs less than everything.
+// With wants set, a message none of whose event types (its
+// Koop-Event-Types header) wants accepts is not decoded: it reaches fn
+// with no events and no error, read all the same. A message with a type
+// this engine does not know is decoded anyway, so that the reader sees
+// the unknown event (and can count it). With personal false, personal
+// data is not opened: sealed texts keep their sealed form (never their
+// plaintext) and sealed dates read as unset, for readers that count and
+// do not show people, such as the evaluation's.
+func (s *Store) ReadSelected(ctx context.Context, from, to uint64, wants func(eventType string) bool, personal bool, fn CommitFunc) error {
 	if from == 0 {
 		from = 1
 	}
@@ -36,63 +50,127 @@ func (s *Store) Read(ctx context.Context, from, to uint64, fn CommitFunc) error 
 	if from > to {
 		return nil
 	}
-	return s.readDecoded(ctx, from, to, fn)
+	mode := personalOpen
+	if !personal {
+		mode = personalSealed
+	}
+	return s.readDecoded(ctx, from, to, wants, mode, fn)
 }
 
-// decoded is a message on its way from the reader through a decoder to
+// wanted reports whether a message with the Koop-Event-Types header types
+// must be decoded for a reader that wants the types wants accepts.
+func wanted(types string, wants func(string) bool) bool {
+	if wants == nil || types == "" {
+		return true
+	}
+	for types != "" {
+		var t string
+		t, types, _ = strings.Cut(types, ",")
+		if wants(t) || domain.SchemaVersion(t) == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// readBatch is how many messages travel together from the reader through
+// a decoder to the caller: one hand-over per batch, not per message.
+const readBatch = 64
+
+// batch is messages on their way from the reader through a decoder to
 // the caller, who takes them in stream order.
+type batch struct {
+	msgs []decoded
+	done chan struct{}
+}
+
+// decoded is one message of a batch.
 type decoded struct {
 	seq     uint64
 	subject string
 	data    []byte
+	events  int  // how many events its header lists
+	skip    bool // not wanted: not decoded
 	envs    []domain.Envelope
 	err     error
-	done    chan struct{}
 }
 
 // readDecoded reads from..to with one goroutine, decodes on every core
 // (decoding, not reading, is what replay spends its time on), and hands
 // the commands to fn one at a time, in stream order.
-func (s *Store) readDecoded(ctx context.Context, from, to uint64, fn CommitFunc) error {
+func (s *Store) readDecoded(ctx context.Context, from, to uint64, wants func(string) bool, mode personalMode, fn CommitFunc) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	const window = 512
-	ordered := make(chan *decoded, window)
-	work := make(chan *decoded, window)
+	const window = 8 // batches on their way
+	ordered := make(chan *batch, window)
+	work := make(chan *batch, window)
 	var readErr error
 	go func() {
 		defer close(ordered)
 		defer close(work)
-		readErr = s.readRaw(ctx, from, to, func(seq uint64, subject string, data []byte) error {
-			d := &decoded{seq: seq, subject: subject, data: data, done: make(chan struct{})}
-			select {
-			case work <- d:
-			case <-ctx.Done():
-				return ctx.Err()
+		b := &batch{msgs: make([]decoded, 0, readBatch), done: make(chan struct{})}
+		send := func() error {
+			for _, ch := range []chan *batch{work, ordered} {
+				select {
+				case ch <- b:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
 			}
-			select {
-			case ordered <- d:
-			case <-ctx.Done():
-				return ctx.Err()
+			b = &batch{msgs: make([]decoded, 0, readBatch), done: make(chan struct{})}
+			return nil
+		}
+		readErr = s.consumeMsgs(ctx, from, to, func(seq uint64, msg jetstream.Msg) error {
+			types := msg.Headers().Get(HeaderEventTypes)
+			b.msgs = append(b.msgs, decoded{seq: seq, subject: msg.Subject(), data: msg.Data(),
+				events: 1 + strings.Count(types, ","), skip: !wanted(types, wants)})
+			if len(b.msgs) == readBatch || seq == to {
+				return send()
 			}
 			return nil
 		})
+		if readErr == nil && len(b.msgs) > 0 {
+			readErr = send()
+		}
 	}()
+	open := s.opener(ctx)
 	for range max(1, runtime.GOMAXPROCS(0)) {
 		go func() {
-			for d := range work {
-				d.envs, d.err = s.Decode(ctx, d.subject, d.seq, d.data)
-				close(d.done)
+			var c wireCommit
+			for b := range work {
+				// One array holds the envelopes of the whole batch; each
+				// message gets its part of it.
+				n := 0
+				for _, d := range b.msgs {
+					if !d.skip {
+						n += d.events
+					}
+				}
+				envs := make([]domain.Envelope, 0, n)
+				for i := range b.msgs {
+					d := &b.msgs[i]
+					if d.skip {
+						continue
+					}
+					start := len(envs)
+					envs, d.err = decodeAppend(&c, envs, d.subject, d.seq, d.data, open, mode)
+					if d.err == nil {
+						d.envs = envs[start:len(envs):len(envs)]
+					}
+				}
+				close(b.done)
 			}
 		}()
 	}
-	for d := range ordered {
-		<-d.done
-		if err := fn(d.seq, d.envs, d.err); err != nil {
-			cancel()
-			for range ordered { // let the reader stop
+	for b := range ordered {
+		<-b.done
+		for _, d := range b.msgs {
+			if err := fn(d.seq, d.envs, d.err); err != nil {
+				cancel()
+				for range ordered { // let the reader stop
+				}
+				return err
 			}
-			return err
 		}
 	}
 	if readErr != nil && !errors.Is(readErr, context.Canceled) {

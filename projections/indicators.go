@@ -119,6 +119,10 @@ func newIndState() indState {
 // Name implements Projection.
 func (*Indicators) Name() string { return "indicators" }
 
+// NeedsPersonal implements PersonalData: the evaluation counts and
+// pseudonymises; it holds no personal data.
+func (*Indicators) NeedsPersonal() bool { return false }
+
 // Handles implements Projection.
 func (*Indicators) Handles(t string) bool {
 	return familyEvents[t] || partnershipEvents[t] || t == domain.StaffSupportRecorded{}.EventType()

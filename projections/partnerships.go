@@ -87,6 +87,10 @@ var partnershipEvents = map[string]bool{
 	domain.StaffSupportRecorded{}.EventType():  true,
 }
 
+// NeedsPersonal implements PersonalData: partnerships are institutions,
+// their events hold no personal data of families.
+func (*Partnerships) NeedsPersonal() bool { return false }
+
 // Handles implements Projection.
 func (*Partnerships) Handles(t string) bool { return partnershipEvents[t] }
 

@@ -26,7 +26,7 @@ type Until struct {
 // Stats tells what a replay read.
 type Stats struct {
 	Commits  int64  // messages read
-	Events   int64  // events applied (or offered) to the projections
+	Events   int64  // events applied (or offered) to the projections: not those of messages no projection wanted
 	Skipped  int64  // events of unknown types, skipped
 	Position uint64 // last stream sequence read
 }
@@ -34,15 +34,69 @@ type Stats struct {
 // errDone ends a read early without being an error.
 var errDone = errors.New("done")
 
+// SelectiveSource is a Source that can leave out of a read what its
+// reader does not need: eventstore.Store implements it. With wants set,
+// messages none of whose event types wants accepts reach fn undecoded,
+// with no events (messages of types the store does not know are decoded
+// all the same); with personal false, personal data stays sealed: no
+// plaintext reaches fn.
+type SelectiveSource interface {
+	ReadSelected(ctx context.Context, from, to uint64, wants func(eventType string) bool, personal bool, fn CommitFunc) error
+}
+
+// PersonalData is implemented by a projection that can tell whether it
+// needs the personal data of events in clear (names, addresses, notes).
+// One that does not implement it is taken to need it. A projection that
+// says false gets personal texts in their sealed form and personal dates
+// unset, so it must neither show nor count them.
+type PersonalData interface {
+	NeedsPersonal() bool
+}
+
+// needsPersonal reports whether any of the projections needs personal
+// data in clear.
+func needsPersonal(ps []Projection) bool {
+	for _, p := range ps {
+		if pd, ok := p.(PersonalData); !ok || pd.NeedsPersonal() {
+			return true
+		}
+	}
+	return false
+}
+
 // Replay runs fresh projections over the stream from the start up to the
 // cut-off, in memory, and returns what it read. The projections must be
 // empty. A message that does not decode stops the replay with an error.
+//
+// From a SelectiveSource, Replay decodes only the messages holding an
+// event some projection handles (all of them with a RecordedAt cut-off,
+// which needs each message's recorded time), and opens personal data only
+// if some projection needs it (PersonalData).
 func Replay(ctx context.Context, src Source, until Until, log *slog.Logger, ps ...Projection) (Stats, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	read := src.Read
+	if sel, ok := src.(SelectiveSource); ok {
+		var wants func(string) bool
+		if until.RecordedAt.IsZero() {
+			handled := map[string]bool{}
+			for _, t := range domain.EventTypes() {
+				for _, p := range ps {
+					if p.Handles(t) {
+						handled[t] = true
+					}
+				}
+			}
+			wants = func(t string) bool { return handled[t] }
+		}
+		personal := needsPersonal(ps)
+		read = func(ctx context.Context, from, to uint64, fn CommitFunc) error {
+			return sel.ReadSelected(ctx, from, to, wants, personal, fn)
+		}
+	}
 	var st Stats
-	err := src.Read(ctx, 1, until.Sequence, func(seq uint64, envs []domain.Envelope, derr error) error {
+	err := read(ctx, 1, until.Sequence, func(seq uint64, envs []domain.Envelope, derr error) error {
 		if derr != nil {
 			return fmt.Errorf("sequence %d: %w", seq, derr)
 		}

@@ -42,7 +42,7 @@ type Keyring struct {
 
 	mu     sync.Mutex
 	cache  map[string][]byte
-	aeads  map[string]cipher.AEAD // ciphers of cached keys, built once
+	aeads  map[string]cipher.AEAD // ciphers of cached family keys by family id, built once
 	erased map[string]bool
 	watch  jetstream.KeyWatcher
 }
@@ -106,14 +106,16 @@ func (k *Keyring) follow() {
 		if json.Unmarshal(e.Value(), &s) == nil && !s.ErasedAt.IsZero() {
 			k.mu.Lock()
 			delete(k.cache, e.Key())
-			delete(k.aeads, e.Key())
+			delete(k.aeads, strings.TrimPrefix(e.Key(), familyPrefix))
 			k.erased[e.Key()] = true
 			k.mu.Unlock()
 		}
 	}
 }
 
-func familyKey(familyID string) string { return "family." + familyID }
+const familyPrefix = "family."
+
+func familyKey(familyID string) string { return familyPrefix + familyID }
 
 // aad binds a wrapped key to its name, so that a wrapped key copied to
 // another family does not unwrap.
@@ -251,7 +253,7 @@ func (k *Keyring) Erase(ctx context.Context, familyID string) (bool, error) {
 func (k *Keyring) forget(name string) {
 	k.mu.Lock()
 	delete(k.cache, name)
-	delete(k.aeads, name)
+	delete(k.aeads, strings.TrimPrefix(name, familyPrefix))
 	k.erased[name] = true
 	k.mu.Unlock()
 }
@@ -322,9 +324,8 @@ func (k *Keyring) Open(ctx context.Context, familyID, value string) (string, boo
 	if !IsSealed(value) {
 		return value, false, nil
 	}
-	name := familyKey(familyID)
 	k.mu.Lock()
-	a, ok := k.aeads[name]
+	a, ok := k.aeads[familyID]
 	k.mu.Unlock()
 	if !ok {
 		dk, err := k.DataKey(ctx, familyID, false)
@@ -336,8 +337,8 @@ func (k *Keyring) Open(ctx context.Context, familyID, value string) (string, boo
 		}
 		a = gcm(dk)
 		k.mu.Lock()
-		if _, still := k.cache[name]; still {
-			k.aeads[name] = a
+		if _, still := k.cache[familyKey(familyID)]; still {
+			k.aeads[familyID] = a
 		}
 		k.mu.Unlock()
 	}

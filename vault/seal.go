@@ -179,9 +179,13 @@ func openText(a cipher.AEAD, familyID, sealed string) (string, error) {
 	if err != nil {
 		return "", ErrMalformed
 	}
-	pt, err := openWith(a, b, []byte(familyID))
+	if len(b) < a.NonceSize()+a.Overhead() {
+		return "", ErrAuth
+	}
+	ct := b[a.NonceSize():]
+	pt, err := a.Open(ct[:0], b[:a.NonceSize()], ct, []byte(familyID)) // in place
 	if err != nil {
-		return "", err
+		return "", ErrAuth
 	}
 	return string(pt), nil
 }
