@@ -185,6 +185,11 @@ func TestDashboardsInABrowser(t *testing.T) {
 		var hist api.List[projections.HistoryEntry]
 		require.Equal(t, http.StatusOK, getJSON(t, base+"/api/v1/families/"+familyID+"/history", tokens["coordinator"], &hist))
 		assert.Equal(t, len(hist.Items), history)
+		var timeline string
+		b.eval("timeline", `document.querySelector('[data-k="history"]').innerText`, &timeline)
+		for _, m := range plan.Team {
+			assert.NotContains(t, timeline, m.InstitutionID, "the history names %s, not its id", m.Institution)
+		}
 		var applicant string
 		b.eval("applicant", `document.querySelector('[data-k="applicant"]').textContent`, &applicant)
 		assert.Equal(t, plan.Household[0].Name, applicant)

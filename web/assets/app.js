@@ -275,15 +275,23 @@ async function familyPage(id) {
   const out = [h('h1', {}, t('family.title'))];
   const opened = plan instanceof ApiError ? (hist.items && hist.items.length ? warsawDay(hist.items[0].occurred_at) : today()) : plan.opened_on;
   out.push(asOfSlider(opened, asOf));
+  const names = {};
   if (plan instanceof ApiError) {
     out.push(h('p', { class: 'notice', 'data-k': 'plan-refused' }, plan.status === 403 ? t('plan.none') : plan.message));
   } else {
     out.push(...planSections(plan));
+    // The history names institutions and workers by id: show their names.
+    const p = await get(`/api/v1/partnerships/${encodeURIComponent(plan.partnership_id)}`).catch(() => null);
+    for (const m of (p && p.members) || []) names[m.institution_id] = m.name;
+    for (const m of [plan.coordinator, ...(plan.team || [])]) {
+      names[m.worker_id] = m.name;
+      names[m.institution_id] = m.institution;
+    }
   }
   if (hist instanceof ApiError) {
     out.push(section(t('history'), h('p', { class: 'muted' }, hist.status === 403 ? t('history.none') : hist.message)));
   } else {
-    out.push(historySection(hist.items, asOf));
+    out.push(historySection(hist.items, asOf, names));
   }
   return out;
 }
@@ -354,11 +362,13 @@ function planSections(p) {
   return out;
 }
 
-function historySection(items, asOf) {
+const uuid = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
+
+function historySection(items, asOf, names) {
   return section(t('history'), h('ol', { class: 'timeline', 'data-k': 'history' },
     items.map((e) => h('li', { class: !asOf || warsawDay(e.occurred_at) <= asOf ? '' : 'future', 'data-seq': e.sequence },
       h('time', { datetime: e.occurred_at }, dateTime(e.occurred_at)),
-      h('span', { class: 'what' }, e.summary),
+      h('span', { class: 'what' }, e.summary.replace(uuid, (id) => names[id] || id)),
       h('span', { class: 'muted' }, ` — ${t('role', e.actor.role)}`, e.reason ? ` · ${e.reason}` : '')))));
 }
 
