@@ -57,11 +57,12 @@ func newMetrics(reg *prometheus.Registry, runner *projections.Runner, cache *dom
 func registerCache(reg *prometheus.Registry, cache *domain.Cache) {
 	lookups := func(result string, n func(domain.CacheStats) uint64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "kooperacje", Name: "aggregate_cache_lookups_total",
-			Help:        "Aggregate states a command needed, by how the cache answered: hit (used as cached), refresh (cached, newer events applied), miss (loaded whole).",
+			Help:        "Aggregate states a command needed, by how the cache answered: hit (used as cached, or checked and current), shared (taken from a read another command issued after it asked), refresh (cached, newer events applied), miss (loaded whole).",
 			ConstLabels: prometheus.Labels{"result": result}}, func() float64 { return float64(n(cache.Stats())) })
 	}
 	reg.MustRegister(
 		lookups("hit", func(s domain.CacheStats) uint64 { return s.Hits }),
+		lookups("shared", func(s domain.CacheStats) uint64 { return s.Shared }),
 		lookups("refresh", func(s domain.CacheStats) uint64 { return s.Refreshes }),
 		lookups("miss", func(s domain.CacheStats) uint64 { return s.Misses }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "kooperacje", Name: "aggregate_cache_evictions_total",

@@ -48,8 +48,10 @@ type Cache struct {
 	// erasure is final, and a command that raced with it must not put the
 	// family's older state back.
 	erased map[cacheKey]struct{}
+	// flights are the reads in progress, by aggregate.
+	flights map[cacheKey]*flights
 
-	hits, misses, refreshes, evictions, erasures atomic.Uint64
+	hits, shared, misses, refreshes, evictions, erasures atomic.Uint64
 }
 
 // CacheStats counts what a Cache did.
@@ -58,6 +60,9 @@ type CacheStats struct {
 	// Hits counts cached states used as they were: a target trusted
 	// without a read, or a fact found to have nothing new.
 	Hits uint64
+	// Shared counts states a command took from a read another command
+	// issued after it asked (concurrent commands needing one fact).
+	Shared uint64
 	// Refreshes counts cached states found behind the store and brought up
 	// to date with only the newer events.
 	Refreshes uint64
@@ -108,7 +113,7 @@ func NewCache(maxEntries int) *Cache {
 	if maxEntries <= 0 {
 		maxEntries = DefaultCacheEntries
 	}
-	return &Cache{max: maxEntries, entries: map[cacheKey]*list.Element{}, erased: map[cacheKey]struct{}{}}
+	return &Cache{max: maxEntries, entries: map[cacheKey]*list.Element{}, erased: map[cacheKey]struct{}{}, flights: map[cacheKey]*flights{}}
 }
 
 // Stats returns the cache's counters.
@@ -116,7 +121,7 @@ func (c *Cache) Stats() CacheStats {
 	c.mu.Lock()
 	n := len(c.entries)
 	c.mu.Unlock()
-	return CacheStats{Entries: n, Hits: c.hits.Load(), Refreshes: c.refreshes.Load(), Misses: c.misses.Load(),
+	return CacheStats{Entries: n, Hits: c.hits.Load(), Shared: c.shared.Load(), Refreshes: c.refreshes.Load(), Misses: c.misses.Load(),
 		Evictions: c.evictions.Load(), Erasures: c.erasures.Load()}
 }
 
@@ -242,18 +247,78 @@ func (c *Cache) drop(k cacheKey) bool {
 // whether the state was read or checked against the store.
 func (c *Cache) load(ctx context.Context, store Store, aggregate, id string, trust bool) (s *snapshot, checked bool, err error) {
 	k := cacheKey{aggregate, id}
-	s, ok := c.get(k)
-	if !ok {
-		c.misses.Add(1)
-		s, err = c.loadWhole(ctx, store, k)
-		return s, true, err
-	}
 	if trust {
-		c.hits.Add(1)
-		return s, false, nil
+		if s, ok := c.get(k); ok {
+			c.hits.Add(1)
+			return s, false, nil
+		}
 	}
-	s, err = c.refresh(ctx, store, s)
+	s, err = c.fresh(ctx, store, k)
 	return s, true, err
+}
+
+// flight is one read of an aggregate for the callers that share it.
+type flight struct {
+	done chan struct{}
+	snap *snapshot
+	err  error
+}
+
+// flights are an aggregate's read in progress and the one to follow it.
+type flights struct{ running, next *flight }
+
+// fresh returns the aggregate's state as the store holds it now: cached
+// and checked for newer events, or loaded whole. Concurrent callers share
+// reads (a hot partnership is a fact of many commands at once), but a
+// caller only ever shares a read issued after it asked, never one already
+// in progress, which may have missed a write the caller has seen: it joins
+// the next read, which starts when the one in progress ends.
+func (c *Cache) fresh(ctx context.Context, store Store, k cacheKey) (*snapshot, error) {
+	c.mu.Lock()
+	fs := c.flights[k]
+	if fs == nil {
+		fs = &flights{}
+		c.flights[k] = fs
+	}
+	if f := fs.next; f != nil {
+		c.mu.Unlock()
+		c.shared.Add(1)
+		select {
+		case <-f.done:
+			return f.snap, f.err
+		case <-ctx.Done():
+			return nil, fmt.Errorf("load %s %s: %w", k.aggregate, k.id, ctx.Err())
+		}
+	}
+	f := &flight{done: make(chan struct{})}
+	if prev := fs.running; prev != nil {
+		fs.next = f
+		c.mu.Unlock()
+		<-prev.done // bounded: a read ends with its own timeout
+		c.mu.Lock()
+		fs.next = nil
+	}
+	fs.running = f
+	c.mu.Unlock()
+
+	// The read serves callers other than this one: it must not end with
+	// this caller's context, only with the store's own timeouts.
+	rctx := context.WithoutCancel(ctx)
+	if s, ok := c.get(k); ok {
+		f.snap, f.err = c.refresh(rctx, store, s)
+	} else {
+		c.misses.Add(1)
+		f.snap, f.err = c.loadWhole(rctx, store, k)
+	}
+
+	c.mu.Lock()
+	fs.running = nil
+	if fs.next == nil {
+		delete(c.flights, k)
+	}
+	c.mu.Unlock()
+	close(f.done)
+	return f.snap, f.err
 }
 
 // refresh brings a cached snapshot up to date with the events stored after

@@ -444,3 +444,72 @@ func TestCacheConcurrentCommands(t *testing.T) {
 		assertCachedAsLoaded(t, h.Cache, fam)
 	}
 }
+
+// slowTail answers LoadAfter as the store stood when it was asked, but
+// the first time only once released: a read in progress while others
+// write.
+type slowTail struct {
+	*memStore
+	started, release chan struct{}
+	mu               sync.Mutex
+	calls            int
+}
+
+func (s *slowTail) LoadAfter(ctx context.Context, aggregate, id string, sequence uint64) ([]domain.Envelope, error) {
+	envs, err := s.memStore.LoadAfter(ctx, aggregate, id, sequence)
+	s.mu.Lock()
+	s.calls++
+	first := s.calls == 1
+	s.mu.Unlock()
+	if first {
+		close(s.started)
+		<-s.release
+	}
+	return envs, err
+}
+
+func (s *slowTail) callCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls
+}
+
+func TestCacheSharesOnlyReadsIssuedAfterTheAsking(t *testing.T) {
+	f := newPZK(t)
+	f.initiate("")
+	ctx := context.Background()
+	store := &slowTail{memStore: f.store, started: make(chan struct{}), release: make(chan struct{})}
+	c := domain.NewCache(0)
+	_, err := c.Fresh(ctx, store, domain.AggregatePartnership, f.id) // cached
+	require.NoError(t, err)
+
+	// A read starts, and is slow to answer.
+	early := make(chan domain.State, 1)
+	go func() {
+		st, err := c.Fresh(ctx, store, domain.AggregatePartnership, f.id)
+		assert.NoError(t, err)
+		early <- st
+	}()
+	<-store.started
+
+	// Meanwhile a service is offered, and then many commands ask.
+	f.offer("asystent rodziny", f.mops)
+	const n = 8
+	late := make(chan domain.State, n)
+	for range n {
+		go func() {
+			st, err := c.Fresh(ctx, store, domain.AggregatePartnership, f.id)
+			assert.NoError(t, err)
+			late <- st
+		}()
+	}
+	require.Eventually(t, func() bool { return c.Stats().Shared == n-1 }, 5*time.Second, time.Millisecond,
+		"one asker waits to issue the next read, the others join it")
+	close(store.release)
+
+	assert.Empty(t, (<-early).(*domain.Partnership).Services, "the read in progress did not see the offer")
+	for range n {
+		assert.Len(t, (<-late).(*domain.Partnership).Services, 1, "every later asker sees it")
+	}
+	assert.Equal(t, 2, store.callCount(), "two reads for nine askers")
+}

@@ -1,5 +1,7 @@
 package domain
 
+import "context"
+
 // CachedState returns the state a Cache holds for an aggregate, for tests
 // that compare it with the state loaded from the store. Tests must not
 // change it.
@@ -11,4 +13,14 @@ func (c *Cache) CachedState(aggregate, id string) (State, bool) {
 		return nil, false
 	}
 	return el.Value.(*snapshot).state, true
+}
+
+// Fresh returns the current state of an aggregate as a fact is read: from
+// the cache, checked for newer events, sharing concurrent reads.
+func (c *Cache) Fresh(ctx context.Context, store Store, aggregate, id string) (State, error) {
+	s, err := c.fresh(ctx, store, cacheKey{aggregate, id})
+	if err != nil {
+		return nil, err
+	}
+	return s.state, nil
 }
