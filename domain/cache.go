@@ -125,18 +125,6 @@ func (c *Cache) Stats() CacheStats {
 		Evictions: c.evictions.Load(), Erasures: c.erasures.Load()}
 }
 
-// Forget drops the cached state of one aggregate, if any. The engine calls
-// it for a family erased through another engine, whose FamilyErased this
-// engine sees in the stream.
-func (c *Cache) Forget(aggregate, id string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if el, ok := c.entries[cacheKey{aggregate, id}]; ok {
-		c.lru.Remove(el)
-		delete(c.entries, cacheKey{aggregate, id})
-	}
-}
-
 // Observe takes note of events recorded by any engine: the entry of a
 // family that was erased is dropped, and the family is never cached again.
 // Other events change nothing: cached states are checked against the store

@@ -2,6 +2,7 @@ package eventstore_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 
 	"github.com/kooperacje/kooperacje/domain"
 	"github.com/kooperacje/kooperacje/eventstore"
+	"github.com/kooperacje/kooperacje/internal/natstest"
 )
 
 func TestLoadAfter(t *testing.T) {
@@ -153,4 +155,35 @@ func TestCachedEnginesOnOneStream(t *testing.T) {
 		_, cached = hb.Cache.Cached(domain.AggregateFamily, family)
 		assert.False(t, cached)
 	})
+}
+
+// The same on a three-node cluster, where a follower may answer a direct
+// get before it holds the newest command: LoadAfter asks the leader for
+// the rest, so engine A's retry after B's write decides on B's state.
+func TestCachedEnginesShareTheCluster(t *testing.T) {
+	c := natstest.StartCluster(t, 3)
+	a, b := openEngine(t, c, "engine-a"), openEngine(t, c, "engine-b")
+	ctx := context.Background()
+	ha := &domain.Handler{Store: a, Cache: domain.NewCache(0)}
+	hb := &domain.Handler{Store: b, Cache: domain.NewCache(0)}
+	m := domain.Meta{Actor: domain.Actor{UserID: "u1", Role: domain.RoleAdmin}, Reason: "test"}
+	id := domain.NewID()
+	_, err := ha.Execute(ctx, domain.RegisterInstitution{InstitutionID: id, Name: "MOPS Sieradz",
+		Sector: domain.SectorSocialAssistance, Municipality: "Sieradz", County: "sieradzki"}, m, domain.AnyVersion)
+	require.NoError(t, err)
+	for round := range 5 {
+		for i, h := range []*domain.Handler{hb, ha} { // B writes, then A, whose cache is behind by B's write
+			res, err := h.Execute(ctx, domain.RegisterWorker{InstitutionID: id, WorkerID: domain.NewID(),
+				Name: fmt.Sprint("worker ", round, i), Position: "pracownik socjalny"}, m, domain.AnyVersion)
+			require.NoError(t, err)
+			assert.Equal(t, int64(2+2*round+i), res.Version)
+		}
+	}
+	envs, err := b.Load(ctx, domain.AggregateInstitution, id)
+	require.NoError(t, err)
+	assert.Len(t, envs, 11)
+	assert.Equal(t, uint64(5), ha.Cache.Stats().Refreshes, "each of A's commands read B's write, and only that")
+	v, ok := ha.Cache.Cached(domain.AggregateInstitution, id)
+	assert.True(t, ok)
+	assert.Equal(t, int64(11), v)
 }
