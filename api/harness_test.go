@@ -68,7 +68,7 @@ func newTestAPI(t *testing.T, configure ...func(*api.Config)) *testAPI {
 		t:            t,
 		store:        store,
 		keys:         keys,
-		handler:      &domain.Handler{Store: store},
+		handler:      &domain.Handler{Store: store, Cache: domain.NewCache(0)}, // as serve has it
 		institutions: projections.NewInstitutions(),
 		partnerships: projections.NewPartnerships(),
 		users:        projections.NewUsers(),
@@ -78,6 +78,7 @@ func newTestAPI(t *testing.T, configure ...func(*api.Config)) *testAPI {
 		userIDs:      map[domain.Role]string{},
 	}
 	ta.runner = projections.NewRunner(store, "test", nil, ta.institutions, ta.partnerships, ta.users, ta.families, ta.indicators)
+	ta.runner.OnApplied(func(_ uint64, envs []domain.Envelope) { ta.handler.Cache.Observe(envs) })
 	require.NoError(t, ta.runner.Start(ctx))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -54,6 +55,11 @@ func TestMetricsCountCommands(t *testing.T) {
 	assert.Contains(t, text, `kooperacje_commands_total{command="RegisterInstitution",outcome="rejected"} 1`)
 	assert.Contains(t, text, `kooperacje_http_request_duration_seconds_count{code="201",route="POST /api/v1/institutions"} 1`)
 	assert.Contains(t, text, `kooperacje_http_request_duration_seconds_count{code="400",route="POST /api/v1/institutions"} 1`)
+	st := ta.handler.Cache.Stats()
+	require.NotZero(t, st.Misses+st.Hits)
+	assert.Contains(t, text, fmt.Sprintf("kooperacje_aggregate_cache_lookups_total{result=\"miss\"} %d\n", st.Misses))
+	assert.Contains(t, text, fmt.Sprintf("kooperacje_aggregate_cache_entries %d\n", st.Entries))
+	assert.Contains(t, text, "kooperacje_aggregate_cache_erasures_total 0\n")
 }
 
 func TestMeAnswersWhoIsAsking(t *testing.T) {

@@ -92,7 +92,11 @@ func New(cfg Config) *Server {
 		cfg.Now = time.Now
 	}
 	s := &Server{Config: cfg, log: cfg.Logger, mux: http.NewServeMux(), closing: make(chan struct{})}
-	s.metrics = newMetrics(cfg.Registry, cfg.Runner)
+	var cache *domain.Cache
+	if cfg.Handler != nil {
+		cache = cfg.Handler.Cache
+	}
+	s.metrics = newMetrics(cfg.Registry, cfg.Runner, cache)
 	s.routes()
 	return s
 }

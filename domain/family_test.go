@@ -82,7 +82,7 @@ func newFamFix(tb testing.TB) *famFix {
 	id := func(kind, name string) string { return domain.IDFromKey("family-test/" + kind + "/" + name) }
 	f := &famFix{
 		tb: tb, store: store,
-		h:      &domain.Handler{Store: store, Now: store.now},
+		h:      &domain.Handler{Store: store, Now: store.now, Cache: domain.NewCache(0)},
 		pzk:    id("partnership", "pzk"),
 		family: id("family", "kowalscy"),
 
@@ -170,6 +170,7 @@ func (f *famFix) state() *domain.Family {
 	f.tb.Helper()
 	s, err := domain.Load(context.Background(), f.store, domain.AggregateFamily, f.family)
 	require.NoError(f.tb, err)
+	assertCachedAsLoaded(f.tb, f.h.Cache, s)
 	return s.(*domain.Family)
 }
 

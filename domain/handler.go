@@ -87,6 +87,10 @@ type Handler struct {
 	// Retries is how often a command without an expected version is decided
 	// again after a concurrent change (default 3).
 	Retries int
+	// Cache, if set, keeps aggregates' evolved states between commands (see
+	// Cache); nil loads every aggregate a command needs from the store.
+	// Give every Handler its own, or share one among Handlers of one Store.
+	Cache *Cache
 }
 
 // Execute handles cmd. With expected ≥ 0 the aggregate must be at that
@@ -106,7 +110,14 @@ func (h *Handler) Execute(ctx context.Context, cmd Command, meta Meta, expected 
 		retries = 3
 	}
 	for attempt := 0; ; attempt++ {
-		res, err := h.execute(ctx, aggregate, id, cmd, meta, expected)
+		var res Result
+		var err error
+		if h.Cache != nil {
+			// A retry after a conflict decides on a state checked against the store.
+			res, err = h.executeCached(ctx, aggregate, id, cmd, meta, expected, attempt == 0)
+		} else {
+			res, err = h.execute(ctx, aggregate, id, cmd, meta, expected)
+		}
 		retry := expected == AnyVersion && errors.Is(err, ErrVersionConflict) && attempt < retries
 		if !retry {
 			var de *Error
@@ -125,7 +136,9 @@ func (h *Handler) Execute(ctx context.Context, cmd Command, meta Meta, expected 
 type storeFacts struct {
 	ctx   context.Context
 	store Store
-	cache map[string]State
+	// shared, if set, answers with cached states checked for newer events.
+	shared *Cache
+	cache  map[string]State
 }
 
 func (f *storeFacts) load(aggregate, id string) (State, error) {
@@ -136,9 +149,18 @@ func (f *storeFacts) load(aggregate, id string) (State, error) {
 	if err := checkID("id", id); err != nil {
 		return nil, err
 	}
-	st, err := Load(f.ctx, f.store, aggregate, id)
-	if err != nil {
-		return nil, err
+	var st State
+	if f.shared != nil {
+		snap, _, err := f.shared.load(f.ctx, f.store, aggregate, id, false)
+		if err != nil {
+			return nil, err
+		}
+		st = snap.state
+	} else {
+		var err error
+		if st, err = Load(f.ctx, f.store, aggregate, id); err != nil {
+			return nil, err
+		}
 	}
 	if f.cache == nil {
 		f.cache = map[string]State{}

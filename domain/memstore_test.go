@@ -30,6 +30,7 @@ type memStore struct {
 	streams  map[string][]storedEvent // by subject
 	commands map[string]domain.Result // first result by command id
 	loads    int
+	tails    int // LoadAfter calls
 	appends  int // successful, non-duplicate appends
 }
 
@@ -51,12 +52,18 @@ func subject(aggregate, id string) string { return "koop." + aggregate + "." + i
 
 // Load implements domain.Store.
 func (s *memStore) Load(ctx context.Context, aggregate, id string) ([]domain.Envelope, error) {
+	s.mu.Lock()
+	s.loads++
+	s.mu.Unlock()
+	return s.load(ctx, aggregate, id)
+}
+
+func (s *memStore) load(ctx context.Context, aggregate, id string) ([]domain.Envelope, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.loads++
 	stored := s.streams[subject(aggregate, id)]
 	out := make([]domain.Envelope, 0, len(stored))
 	for _, se := range stored {
@@ -69,6 +76,23 @@ func (s *memStore) Load(ctx context.Context, aggregate, id string) ([]domain.Env
 		out = append(out, env)
 	}
 	return out, nil
+}
+
+// LoadAfter implements domain.Tailer.
+func (s *memStore) LoadAfter(ctx context.Context, aggregate, id string, sequence uint64) ([]domain.Envelope, error) {
+	s.mu.Lock()
+	s.tails++
+	s.mu.Unlock()
+	envs, err := s.load(ctx, aggregate, id)
+	if err != nil {
+		return nil, err
+	}
+	for i, env := range envs {
+		if env.Sequence > sequence {
+			return envs[i:], nil
+		}
+	}
+	return nil, nil
 }
 
 // Append implements domain.Store.

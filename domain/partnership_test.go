@@ -43,7 +43,7 @@ func newPZK(tb testing.TB) *pzk {
 	store := newMemStore()
 	f := &pzk{
 		tb: tb, store: store,
-		h:      &domain.Handler{Store: store, Now: store.now},
+		h:      &domain.Handler{Store: store, Now: store.now, Cache: domain.NewCache(0)},
 		id:     domain.IDFromKey("pzk/kraków"),
 		mops:   domain.IDFromKey("institution/mops"),
 		ops:    domain.IDFromKey("institution/ops"),
@@ -128,6 +128,7 @@ func (f *pzk) state() *domain.Partnership {
 	f.tb.Helper()
 	s, err := domain.Load(context.Background(), f.store, domain.AggregatePartnership, f.id)
 	require.NoError(f.tb, err)
+	assertCachedAsLoaded(f.tb, f.h.Cache, s)
 	return s.(*domain.Partnership)
 }
 

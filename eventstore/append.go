@@ -211,7 +211,12 @@ func (s *Store) findCommand(ctx context.Context, subject, commandID string) (dom
 // direct gets, then (on a replicated stream) from the leader whatever the
 // answering replica did not hold yet.
 func (s *Store) eachMsg(ctx context.Context, subject string, fn func(*jetstream.RawStreamMsg) error) error {
-	next := uint64(1)
+	return s.eachMsgAfter(ctx, subject, 0, fn)
+}
+
+// eachMsgAfter is eachMsg for the messages above stream sequence after.
+func (s *Store) eachMsgAfter(ctx context.Context, subject string, after uint64, fn func(*jetstream.RawStreamMsg) error) error {
+	next := after + 1
 	for {
 		more, err := s.gets.batch(ctx, subject, next, loadBatch, func(msg *jetstream.RawStreamMsg) error {
 			next = msg.Sequence + 1

@@ -63,15 +63,16 @@ type Runner struct {
 	log   *slog.Logger
 	every time.Duration
 
-	mu       sync.Mutex
-	applied  uint64        // last stream sequence applied
-	saved    uint64        // last sequence checkpointed
-	changed  chan struct{} // closed and replaced after each applied command
-	failed   error
-	skipped  int64 // events of unknown types
-	sub      interface{ Stop() }
-	stopTick chan struct{}
-	tickDone chan struct{}
+	mu        sync.Mutex
+	applied   uint64        // last stream sequence applied
+	saved     uint64        // last sequence checkpointed
+	changed   chan struct{} // closed and replaced after each applied command
+	failed    error
+	skipped   int64 // events of unknown types
+	sub       interface{ Stop() }
+	stopTick  chan struct{}
+	tickDone  chan struct{}
+	onApplied []func(seq uint64, envs []domain.Envelope)
 }
 
 // NewRunner returns a runner called name (the durable consumer's and the
@@ -93,6 +94,16 @@ type checkpoint struct {
 }
 
 const checkpointFormat = 1
+
+// OnApplied registers fn to be told of every command the runner applies
+// from the stream, after its projections, in stream order (for the
+// handler's cache, which drops erased families). fn must not block. Call
+// it before Start.
+func (r *Runner) OnApplied(fn func(seq uint64, envs []domain.Envelope)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.onApplied = append(r.onApplied, fn)
+}
 
 // Start restores the last checkpoint (if it covers every projection and
 // the stream still reaches it) and follows the stream from there.
@@ -192,6 +203,9 @@ func (r *Runner) applyLocked(seq uint64, envs []domain.Envelope, derr error) err
 		return r.failed
 	}
 	r.applied = seq
+	for _, fn := range r.onApplied {
+		fn(seq, envs)
+	}
 	close(r.changed)
 	r.changed = make(chan struct{})
 	return nil

@@ -32,6 +32,7 @@ type serveConfig struct {
 	http            string
 	logLevel        string
 	accessRetention time.Duration
+	cacheEntries    int
 }
 
 func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
@@ -43,11 +44,15 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.BoolVar(&c.demo, "demo", false, "load the demo partnerships and users (tokens in <data>/demo-tokens.json)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&c.accessRetention, "access-log-retention", 2*365*24*time.Hour, "how long the log of reads of personal data is kept (0: for ever)")
+	fs.IntVar(&c.cacheEntries, "cache-entries", domain.DefaultCacheEntries, "aggregate states kept in memory between commands (0: none, every command loads what it needs)")
 	if err := parseFlags(fs, args); err != nil {
 		return c, err
 	}
 	if c.accessRetention < 0 {
 		return c, usagef("--access-log-retention %s: must not be negative", c.accessRetention)
+	}
+	if c.cacheEntries < 0 {
+		return c, usagef("--cache-entries %d: must not be negative", c.cacheEntries)
 	}
 	if _, _, err := net.SplitHostPort(c.http); err != nil {
 		return c, usagef("--http %q: want host:port (e.g. 127.0.0.1:8080)", c.http)
@@ -93,6 +98,13 @@ func startEngine(ctx context.Context, c serveConfig, log *slog.Logger) (*engine,
 		institutions: projections.NewInstitutions(), partnerships: projections.NewPartnerships(), users: projections.NewUsers(),
 		families: projections.NewFamilies(), indicators: projections.NewIndicators(pseudonyms)}
 	e.runner = projections.NewRunner(store, "projections_"+c.instance, log, e.institutions, e.partnerships, e.users, e.families, e.indicators)
+	if c.cacheEntries > 0 {
+		cache := domain.NewCache(c.cacheEntries)
+		e.handler.Cache = cache
+		// A family erased through another engine leaves this one's cache
+		// as soon as the stream brings its FamilyErased.
+		e.runner.OnApplied(func(_ uint64, envs []domain.Envelope) { cache.Observe(envs) })
+	}
 	if err := e.runner.Start(ctx); err != nil {
 		keys.Close()
 		store.Close()

@@ -31,9 +31,11 @@ const (
 	slice  = 300 * time.Millisecond // the length of one turn
 )
 
-// BenchmarkCommands runs commands through the domain handler and the store
-// (load the family and the partnership, decide, seal, append through the
-// group commit) from 1, 16 and 64 clients, each on families of its own,
+// BenchmarkCommands runs commands through the domain handler with its
+// aggregate cache, as serve runs it, and the store (the family from the
+// cache, its partnership and the institution checked for newer events,
+// decide, seal, append through the group commit) from 1, 16 and 64
+// clients, each on families of its own,
 // beside the same number of raw clients each publishing a message of the
 // same mean size synchronously with its expected subject sequence. At 64
 // clients it also measures raw atomic batches of 100 messages from one
