@@ -152,11 +152,18 @@ func (s *Store) readRaw(ctx context.Context, from, to uint64, fn func(seq uint64
 	})
 }
 
+// readInactive is how long the server keeps a one-off read's ordered
+// consumer after its last pull: long enough for any pause of the reader,
+// short enough that repeated replays (the evaluation page, say) do not
+// pile consumers up on the server for the default five minutes.
+const readInactive = 30 * time.Second
+
 // readMsgs feeds fn the stored messages from..to (to ≥ from), headers
 // and all, through an ordered consumer.
 func (s *Store) readMsgs(ctx context.Context, from, to uint64, fn func(seq uint64, msg jetstream.Msg) error) error {
 	cons, err := s.js.OrderedConsumer(ctx, s.name, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{subjectPrefix + ".>"}, DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: from,
+		InactiveThreshold: readInactive,
 	})
 	if err != nil {
 		return fmt.Errorf("read from %d: %w", from, err)
@@ -200,6 +207,7 @@ func (s *Store) readMsgs(ctx context.Context, from, to uint64, fn func(seq uint6
 func (s *Store) consumeMsgs(ctx context.Context, from, to uint64, fn func(seq uint64, msg jetstream.Msg) error) error {
 	cons, err := s.js.OrderedConsumer(ctx, s.name, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{subjectPrefix + ".>"}, DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: from,
+		InactiveThreshold: readInactive,
 	})
 	if err != nil {
 		return fmt.Errorf("read from %d: %w", from, err)
