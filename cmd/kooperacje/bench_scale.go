@@ -64,6 +64,7 @@ func benchScale(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	var queries int
 	var seed uint64
 	var asJSON bool
+	var jsonFile string
 	fs := flag.NewFlagSet("bench scale", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	c.register(fs, eventstore.ListenOff)
@@ -71,6 +72,7 @@ func benchScale(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.IntVar(&queries, "queries", 1000, "plans and loads of random families to time")
 	fs.Uint64Var(&seed, "seed", 1, "seed of the choice of random families")
 	fs.BoolVar(&asJSON, "json", false, "print the report as JSON instead of a table")
+	fs.StringVar(&jsonFile, "json-file", "", "also write the report as JSON to this file")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -175,10 +177,19 @@ func benchScale(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		rep.LoadEvents = float64(loaded) / float64(queries)
 	}
 	runtime.KeepAlive(fam)
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	if jsonFile != "" {
+		if err := os.WriteFile(jsonFile, b, 0o644); err != nil {
+			return fmt.Errorf("bench scale: %w", err)
+		}
+	}
 	if asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+		_, err := stdout.Write(b)
+		return err
 	}
 	return rep.table(stdout)
 }

@@ -282,8 +282,15 @@ func TestBenchScaleReportsSaneNumbers(t *testing.T) {
 	assert.InDelta(t, float64(gen.Events)/50, rep.LoadEvents, float64(gen.Events)/50, "a family has events")
 	assert.Positive(t, rep.LoadEvents)
 
-	code, out, stderr = benchRun(t, "bench", "scale", "--data", dir, "--demo", "--queries", "5")
+	file := filepath.Join(t.TempDir(), "scale.json")
+	code, out, stderr = benchRun(t, "bench", "scale", "--data", dir, "--demo", "--queries", "5", "--json-file", file)
 	require.Equal(t, 0, code, stderr)
+	var again scaleReport
+	b, err := os.ReadFile(file)
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &again))
+	assert.Equal(t, rep.RebuildEvents, again.RebuildEvents)
+	assert.Equal(t, 5, again.Queries)
 	for _, row := range []string{"rebuild: events/s", "peak RSS", "on disk", "plan of a random family p50 / p99", "Store.Load of a random family"} {
 		assert.Contains(t, out, row)
 	}
