@@ -168,7 +168,7 @@ func benchBar(stderr io.Writer, total int64, quiet bool) *progressbar.ProgressBa
 	}
 	return progressbar.NewOptions64(total, progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription("generate"),
 		progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("cmd"),
-		progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(200e6), progressbar.OptionFullWidth())
+		progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(200e6), progressbar.OptionFullWidth(), progressbar.OptionClearOnFinish())
 }
 
 // benchGen derives every command of a generation from its parameters.
