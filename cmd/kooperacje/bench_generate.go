@@ -84,7 +84,7 @@ func benchGenerate(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs.IntVar(&concurrency, "concurrency", 256, "families written at once (their appends share the group commit)")
 	fs.BoolVar(&quiet, "quiet", false, "no progress bar")
 	fs.BoolVar(&appendTo, "append", false, "write into a stream that holds events already (the same --seed completes an interrupted generation)")
-	fs.BoolVar(&c.noSync, "no-sync", false, "UNSAFE for real data: the server acknowledges writes before fsyncing them (JetStream's 2-minute sync), for generating big test data fast; same as --unsafe-no-fsync")
+	fs.BoolVar(&c.noSync, "no-sync", false, "UNSAFE for real data: the server acknowledges writes before fsyncing them (JetStream's 2-minute sync), for generating big test data fast; same as --unsafe-no-fsync (embedded server only)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -357,7 +357,7 @@ func (g *benchGen) extras(dg *demoGen, key string, steps []demoStep) []demoStep 
 	return steps
 }
 
-// setup returns the commands that set partnership j up: its institutions,
+// setup runs the commands that set the partnership up: its institutions,
 // workers, initiation, members, services, meeting and formalisation.
 func (bp *benchPartnership) setup(run demoRun) error {
 	at := func(d domain.Date) time.Time { return d.Time().Add(10 * time.Hour) }
