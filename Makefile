@@ -6,7 +6,7 @@ DATA    ?= ./data
 HTTP    ?= 127.0.0.1:8080
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: run build test test-short bench bench-all soak lint fmt clean chromium
+.PHONY: run build test test-short bench bench-all soak scale lint fmt clean chromium
 
 ## run: build and start the engine with an embedded JetStream, the demo data, the API
 run: build
@@ -50,6 +50,23 @@ bench-all:
 SOAK_ROUNDS ?= 300
 soak:
 	KOOPERACJE_CRASH_ROUNDS=$(SOAK_ROUNDS) $(GO) test -race -count=1 -timeout 0 -run '^TestCrashSafety$$' -v ./cmd/kooperacje
+
+## scale: the large-scale figures of docs/performance.md: for each FAMILIES:MEETINGS in SCALE_RUNS,
+## bench generate (--no-sync: test data only) then bench scale; reports in bin/scale/*.json
+## (about an hour on 2 shared cores, ~13 GB of disk and ~12 GB of RAM at most at the defaults; never part of make test;
+## SCALE_KEEP=1 keeps the data directories)
+SCALE_DIR  ?= bin/scale
+SCALE_RUNS ?= 20000:0 20000:14 200000:0 200000:14
+scale: build
+	@mkdir -p $(SCALE_DIR)
+	@set -e; for r in $(SCALE_RUNS); do \
+		n=$${r%%:*}; m=$${r##*:}; d=$(SCALE_DIR)/data-$$n-$$m; \
+		echo "== $$n families, $$m extra meetings ($$(nproc) cores, load $$(cut -d' ' -f1-3 /proc/loadavg))"; \
+		rm -rf $$d; \
+		./$(BIN) bench generate --data $$d --demo --families $$n --meetings $$m --no-sync --concurrency 1024; \
+		./$(BIN) bench scale --data $$d --demo --json-file $(SCALE_DIR)/scale-$$n-$$m.json; \
+		[ -n "$(SCALE_KEEP)" ] || rm -rf $$d; \
+	done
 
 ## lint: go vet and a gofmt check
 lint:

@@ -117,6 +117,100 @@ func demoID(parts ...string) string {
 	return domain.IDFromKey(key)
 }
 
+// demoWorkers are the workers of the demo institutions: the users' and
+// those of the demo families' task teams (demo_families.go).
+var demoWorkers = []struct{ inst, name, position string }{
+	{"mops-sieradz", "Marta Testowa", "pracownik socjalny"},
+	{"mops-sieradz", "Jan Przykładowy", "asystent rodziny"},
+	{"sp1-sieradz", "Piotr Fikcyjny", "pedagog"},
+	{"kurator-sieradz", "Tomasz Wzorcowy", "kurator zawodowy"},
+	{"pup-sieradz", "Agnieszka Umowna", "doradca zawodowy"},
+	// The workers of the demo families' task teams (demo_families.go).
+	{"mops-sieradz", "Katarzyna Wzorcowa", "pracownik socjalny"},
+	{"mops-sieradz", "Barbara Pokazowa", "starszy pracownik socjalny"},
+	{"pcpr-sieradz", "Magdalena Umowna", "specjalista pracy z rodziną"},
+	{"pcpr-sieradz", "Grzegorz Pokazowy", "psycholog"},
+	{"pup-sieradz", "Robert Próbny", "pośrednik pracy"},
+	{"ssm-sieradz", "Krzysztof Umowny", "specjalista ds. członkowskich"},
+	{"ppp-sieradz", "Monika Próbna", "psycholog"},
+	{"kurator-sieradz", "Halina Testowa", "kurator społeczny"},
+	{"szpital-sieradz", "Adam Modelowy", "psycholog kliniczny"},
+	{"szpital-sieradz", "Renata Fikcyjna", "terapeuta uzależnień"},
+	{"tpd-sieradz", "Alicja Wzorcowa", "wychowawca świetlicy"},
+	{"trampolina-zdw", "Natalia Zmyślona", "prawnik"},
+	{"dary-losu-sieradz", "Elżbieta Szablonowa", "rehabilitant"},
+	{"przystan-sieradz", "Stanisław Próbny", "lider grupy wsparcia"},
+	{"przyjazn-sieradz", "Zenon Wzorcowy", "instruktor terapii uzależnień"},
+	{"sp4-sieradz", "Joanna Modelowa", "pedagog szkolny"},
+	{"sp6-sieradz", "Ewelina Szablonowa", "pedagog szkolny"},
+	{"sp9-sieradz", "Dorota Zmyślona", "pedagog szkolny"},
+	{"sp10-sieradz", "Iwona Pokazowa", "psycholog szkolny"},
+	{"mopr-piotrkow", "Beata Przykładowa", "pracownik socjalny"},
+	{"mopr-piotrkow", "Paweł Testowy", "pracownik socjalny"},
+	{"pcpr-piotrkow", "Ilona Fikcyjna", "psycholog"},
+	{"pup-piotrkow", "Marek Wzorcowy", "doradca zawodowy"},
+	{"kmp-piotrkow", "Łukasz Umowny", "dzielnicowy"},
+	{"mops-radomsko", "Teresa Pokazowa", "pracownik socjalny"},
+	{"mops-radomsko", "Wojciech Próbny", "pracownik socjalny"},
+	{"kpp-radomsko", "Kamil Modelowy", "dzielnicowy"},
+	{"kurator-radomsko", "Jolanta Szablonowa", "kurator zawodowy"},
+	{"szpital-radomsko", "Aleksandra Zmyślona", "psycholog"},
+	{"mops-zdw", "Grażyna Wzorcowa", "pracownik socjalny"},
+	{"mops-zdw", "Rafał Fikcyjny", "pracownik socjalny"},
+	{"pcpr-zdw", "Sylwia Umowna", "koordynator rodzinnej pieczy zastępczej"},
+	{"pup-zdw", "Michał Testowy", "doradca zawodowy"},
+}
+
+// loadDemoPartnership writes one partnership of the demo: its initiation,
+// declarations of accession, basket of services, meeting and
+// formalisation; byslug finds the services of its institutions.
+func loadDemoPartnership(run demoRun, p demoPartnership, byslug map[string]demoInstitution) error {
+	at := func(d domain.Date) time.Time { return d.Time().Add(10 * time.Hour) }
+	pid := demoID("partnership", p.slug)
+	ini := domain.InitiatePartnership{PartnershipID: pid, Name: p.name, Municipality: p.municipality, County: p.county,
+		Date: p.date, Place: p.place, LeaderID: demoID("institution", p.leader)}
+	attendees := []string{demoID("institution", p.leader)}
+	if p.coLeader != "" {
+		ini.CoLeaderID = demoID("institution", p.coLeader)
+		attendees = append(attendees, ini.CoLeaderID)
+	}
+	if err := run("partnership/"+p.slug, ini, at(p.date), "spotkanie inicjujące PZK"); err != nil {
+		return err
+	}
+	for _, m := range p.members {
+		cmd := domain.JoinPartnership{PartnershipID: pid, InstitutionID: demoID("institution", m), Date: p.date,
+			Signatory: "przedstawiciel instytucji", Powers: "Uprawnienia ustawowe instytucji", Resources: "Kadra i oferta usług przedstawione na spotkaniu"}
+		if err := run("join/"+p.slug+"/"+m, cmd, at(p.date), "podpisanie deklaracji przystąpienia"); err != nil {
+			return err
+		}
+		attendees = append(attendees, cmd.InstitutionID)
+	}
+	for _, slug := range append([]string{p.leader, p.coLeader}, p.members...) {
+		if slug == "" {
+			continue
+		}
+		for _, svc := range byslug[slug].services {
+			cmd := domain.OfferService{PartnershipID: pid, ServiceID: demoID("service", p.slug, slug, svc), InstitutionID: demoID("institution", slug),
+				Name: svc, TargetGroups: []string{"osoby i rodziny wymagające wsparcia"}, Access: "przez koordynatora rodziny (pracownika socjalnego)"}
+			if err := run("service/"+p.slug+"/"+slug+"/"+svc, cmd, at(p.date), "oferta do lokalnego koszyka usług"); err != nil {
+				return err
+			}
+		}
+	}
+	meeting := domain.RecordMeeting{PartnershipID: pid, MeetingID: demoID("meeting", p.slug), Kind: p.meeting, Date: p.date, Place: p.place,
+		Attendees: attendees, Guests: []string{"Regionalne Centrum Polityki Społecznej w Łodzi"},
+		Decisions: []string{"Podpisanie deklaracji przystąpienia do PZK", "Prezentacja uprawnień, zasobów i oferty usług kooperantów"}}
+	if err := run("meeting/"+p.slug, meeting, at(p.date), "protokół spotkania"); err != nil {
+		return err
+	}
+	if p.formalised {
+		if err := run("formalize/"+p.slug, domain.FormalizePartnership{PartnershipID: pid, Date: p.date, Place: p.place}, at(p.date), "spotkanie formalizujące PZK"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // loadDemo writes the demo data through the domain, with command ids
 // derived from the data, so that loading it again writes nothing new.
 func loadDemo(ctx context.Context, h *domain.Handler, dataDir string) error {
@@ -140,95 +234,15 @@ func loadDemo(ctx context.Context, h *domain.Handler, dataDir string) error {
 			return err
 		}
 	}
-	workers := []struct{ inst, name, position string }{
-		{"mops-sieradz", "Marta Testowa", "pracownik socjalny"},
-		{"mops-sieradz", "Jan Przykładowy", "asystent rodziny"},
-		{"sp1-sieradz", "Piotr Fikcyjny", "pedagog"},
-		{"kurator-sieradz", "Tomasz Wzorcowy", "kurator zawodowy"},
-		{"pup-sieradz", "Agnieszka Umowna", "doradca zawodowy"},
-		// The workers of the demo families' task teams (demo_families.go).
-		{"mops-sieradz", "Katarzyna Wzorcowa", "pracownik socjalny"},
-		{"mops-sieradz", "Barbara Pokazowa", "starszy pracownik socjalny"},
-		{"pcpr-sieradz", "Magdalena Umowna", "specjalista pracy z rodziną"},
-		{"pcpr-sieradz", "Grzegorz Pokazowy", "psycholog"},
-		{"pup-sieradz", "Robert Próbny", "pośrednik pracy"},
-		{"ssm-sieradz", "Krzysztof Umowny", "specjalista ds. członkowskich"},
-		{"ppp-sieradz", "Monika Próbna", "psycholog"},
-		{"kurator-sieradz", "Halina Testowa", "kurator społeczny"},
-		{"szpital-sieradz", "Adam Modelowy", "psycholog kliniczny"},
-		{"szpital-sieradz", "Renata Fikcyjna", "terapeuta uzależnień"},
-		{"tpd-sieradz", "Alicja Wzorcowa", "wychowawca świetlicy"},
-		{"trampolina-zdw", "Natalia Zmyślona", "prawnik"},
-		{"dary-losu-sieradz", "Elżbieta Szablonowa", "rehabilitant"},
-		{"przystan-sieradz", "Stanisław Próbny", "lider grupy wsparcia"},
-		{"przyjazn-sieradz", "Zenon Wzorcowy", "instruktor terapii uzależnień"},
-		{"sp4-sieradz", "Joanna Modelowa", "pedagog szkolny"},
-		{"sp6-sieradz", "Ewelina Szablonowa", "pedagog szkolny"},
-		{"sp9-sieradz", "Dorota Zmyślona", "pedagog szkolny"},
-		{"sp10-sieradz", "Iwona Pokazowa", "psycholog szkolny"},
-		{"mopr-piotrkow", "Beata Przykładowa", "pracownik socjalny"},
-		{"mopr-piotrkow", "Paweł Testowy", "pracownik socjalny"},
-		{"pcpr-piotrkow", "Ilona Fikcyjna", "psycholog"},
-		{"pup-piotrkow", "Marek Wzorcowy", "doradca zawodowy"},
-		{"kmp-piotrkow", "Łukasz Umowny", "dzielnicowy"},
-		{"mops-radomsko", "Teresa Pokazowa", "pracownik socjalny"},
-		{"mops-radomsko", "Wojciech Próbny", "pracownik socjalny"},
-		{"kpp-radomsko", "Kamil Modelowy", "dzielnicowy"},
-		{"kurator-radomsko", "Jolanta Szablonowa", "kurator zawodowy"},
-		{"szpital-radomsko", "Aleksandra Zmyślona", "psycholog"},
-		{"mops-zdw", "Grażyna Wzorcowa", "pracownik socjalny"},
-		{"mops-zdw", "Rafał Fikcyjny", "pracownik socjalny"},
-		{"pcpr-zdw", "Sylwia Umowna", "koordynator rodzinnej pieczy zastępczej"},
-		{"pup-zdw", "Michał Testowy", "doradca zawodowy"},
-	}
-	for _, w := range workers {
+	for _, w := range demoWorkers {
 		cmd := domain.RegisterWorker{InstitutionID: demoID("institution", w.inst), WorkerID: demoID("worker", w.inst, w.name), Name: w.name, Position: w.position}
 		if err := run("worker/"+w.inst+"/"+w.name, cmd, at(domain.NewDate(2019, 9, 1)), "dane demonstracyjne"); err != nil {
 			return err
 		}
 	}
 	for _, p := range demoPartnerships {
-		pid := demoID("partnership", p.slug)
-		ini := domain.InitiatePartnership{PartnershipID: pid, Name: p.name, Municipality: p.municipality, County: p.county,
-			Date: p.date, Place: p.place, LeaderID: demoID("institution", p.leader)}
-		attendees := []string{demoID("institution", p.leader)}
-		if p.coLeader != "" {
-			ini.CoLeaderID = demoID("institution", p.coLeader)
-			attendees = append(attendees, ini.CoLeaderID)
-		}
-		if err := run("partnership/"+p.slug, ini, at(p.date), "spotkanie inicjujące PZK"); err != nil {
+		if err := loadDemoPartnership(run, p, byslug); err != nil {
 			return err
-		}
-		for _, m := range p.members {
-			cmd := domain.JoinPartnership{PartnershipID: pid, InstitutionID: demoID("institution", m), Date: p.date,
-				Signatory: "przedstawiciel instytucji", Powers: "Uprawnienia ustawowe instytucji", Resources: "Kadra i oferta usług przedstawione na spotkaniu"}
-			if err := run("join/"+p.slug+"/"+m, cmd, at(p.date), "podpisanie deklaracji przystąpienia"); err != nil {
-				return err
-			}
-			attendees = append(attendees, cmd.InstitutionID)
-		}
-		for _, slug := range append([]string{p.leader, p.coLeader}, p.members...) {
-			if slug == "" {
-				continue
-			}
-			for _, svc := range byslug[slug].services {
-				cmd := domain.OfferService{PartnershipID: pid, ServiceID: demoID("service", p.slug, slug, svc), InstitutionID: demoID("institution", slug),
-					Name: svc, TargetGroups: []string{"osoby i rodziny wymagające wsparcia"}, Access: "przez koordynatora rodziny (pracownika socjalnego)"}
-				if err := run("service/"+p.slug+"/"+slug+"/"+svc, cmd, at(p.date), "oferta do lokalnego koszyka usług"); err != nil {
-					return err
-				}
-			}
-		}
-		meeting := domain.RecordMeeting{PartnershipID: pid, MeetingID: demoID("meeting", p.slug), Kind: p.meeting, Date: p.date, Place: p.place,
-			Attendees: attendees, Guests: []string{"Regionalne Centrum Polityki Społecznej w Łodzi"},
-			Decisions: []string{"Podpisanie deklaracji przystąpienia do PZK", "Prezentacja uprawnień, zasobów i oferty usług kooperantów"}}
-		if err := run("meeting/"+p.slug, meeting, at(p.date), "protokół spotkania"); err != nil {
-			return err
-		}
-		if p.formalised {
-			if err := run("formalize/"+p.slug, domain.FormalizePartnership{PartnershipID: pid, Date: p.date, Place: p.place}, at(p.date), "spotkanie formalizujące PZK"); err != nil {
-				return err
-			}
 		}
 	}
 	if err := loadDemoFamilies(ctx, h.Store, run); err != nil {

@@ -565,7 +565,12 @@ func (m demoMember) ref() domain.WorkerRef {
 // family generates the history of one family up to its stage, in the order
 // of its business dates.
 func (g *demoGen) family(p demoPartnership, key string, prof demoProfile, stage int) ([]demoStep, error) {
-	pool := demoPools[p.slug]
+	return g.familyIn(p, demoPools[p.slug], key, prof, stage)
+}
+
+// familyIn is family with the partnership's pool of workers given, for
+// partnerships that are not the demo's own (bench generate clones them).
+func (g *demoGen) familyIn(p demoPartnership, pool demoPool, key string, prof demoProfile, stage int) ([]demoStep, error) {
 	fid := demoID("family", key)
 	var steps []demoStep
 	add := func(d domain.Date, k string, cmd domain.Command, reason string) {

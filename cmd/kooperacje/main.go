@@ -9,6 +9,7 @@
 //	kooperacje retention [--apply] list (and erase) closed cases past their retention
 //	kooperacje keys generate|rotate  make a master key, re-wrap data keys with a new one
 //	kooperacje verify             check the events' hash chains (tamper evidence)
+//	kooperacje bench generate|scale  synthetic data at scale, and what the engine needs for it
 //	kooperacje version            print the version
 //
 // Run "kooperacje serve -h" for the flags.
@@ -63,6 +64,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = plan(ctx, args[1:], stdout, stderr)
 	case "evaluate":
 		err = evaluate(ctx, args[1:], stdout, stderr)
+	case "bench":
+		err = bench(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "kooperacje", version)
 	case "help", "-h", "--help":
@@ -97,6 +100,8 @@ Usage:
   kooperacje audit --family ID     a family's decision history: who decided what, when and why
   kooperacje plan --family ID --as-of DATE   a family's support plan as it stood then (--time business|recorded)
   kooperacje evaluate --out DIR    evaluation indicators per partnership (--as-of DATE): JSON, CSV and an HTML report
+  kooperacje bench generate --families N   write synthetic partnerships and families through the domain (test data only)
+  kooperacje bench scale           rebuild time, memory, size and plan/load latency on a generated data directory
   kooperacje token create|revoke   issue a bearer token (to a new or existing user) or revoke one
   kooperacje keys generate         print a new master key
   kooperacje keys rotate           re-wrap every data key with a new master key (--old-key-file, --new-key-file)
