@@ -50,10 +50,15 @@ func accessSubject(family, user string) string {
 	return accessPrefix + ".family." + family + ".user." + user
 }
 
+// recordChunk is how many entries Record has in flight at once: a list
+// of thousands of families is one request, and the connection's pending
+// asynchronous publishes are shared by every request.
+const recordChunk = 256
+
 // Record stores reads, all before returning: a read is not answered
-// before it is logged.
+// before it is logged. Entries are checked before any is written.
 func (l *AccessLog) Record(ctx context.Context, entries ...domain.Access) error {
-	futures := make([]jetstream.PubAckFuture, 0, len(entries))
+	msgs := make([]*nats.Msg, 0, len(entries))
 	for _, a := range entries {
 		if _, err := Subject("family", a.FamilyID); err != nil {
 			return err
@@ -65,20 +70,28 @@ func (l *AccessLog) Record(ctx context.Context, entries ...domain.Access) error 
 		if err != nil {
 			return err
 		}
-		f, err := l.js.PublishMsgAsync(&nats.Msg{Subject: accessSubject(a.FamilyID, a.UserID), Data: b})
-		if err != nil {
-			return fmt.Errorf("record access: %w", err)
-		}
-		futures = append(futures, f)
+		msgs = append(msgs, &nats.Msg{Subject: accessSubject(a.FamilyID, a.UserID), Data: b})
 	}
-	for _, f := range futures {
-		select {
-		case <-f.Ok():
-		case err := <-f.Err():
-			return fmt.Errorf("record access: %w", err)
-		case <-ctx.Done():
-			return ctx.Err()
+	for len(msgs) > 0 {
+		n := min(len(msgs), recordChunk)
+		futures := make([]jetstream.PubAckFuture, 0, n)
+		for _, m := range msgs[:n] {
+			f, err := l.js.PublishMsgAsync(m)
+			if err != nil {
+				return fmt.Errorf("record access: %w", err)
+			}
+			futures = append(futures, f)
 		}
+		for _, f := range futures {
+			select {
+			case <-f.Ok():
+			case err := <-f.Err():
+				return fmt.Errorf("record access: %w", err)
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		msgs = msgs[n:]
 	}
 	return nil
 }
