@@ -173,20 +173,42 @@ func (r *Runner) handle(seq uint64, envs []domain.Envelope, derr error) error {
 	if r.failed != nil || seq <= r.applied {
 		return nil
 	}
-	if seq > r.applied+1 {
-		// The durable consumer skipped ahead (a lost pull after a
-		// reconnect): read what is missing in order first.
-		err := r.src.Read(context.Background(), r.applied+1, seq-1, r.applyLocked)
-		if err != nil && r.failed == nil {
-			r.fail(fmt.Errorf("fill gap %d–%d: %w", r.applied+1, seq-1, err))
-		}
+	// The durable consumer skipped ahead (a lost pull after a reconnect):
+	// read what is missing in order first. A read that fails without a
+	// projection failing (a timeout while a cluster elects a leader, say)
+	// is tried again, the lock released in between, for a while.
+	pause := gapRetryPause
+	for attempt := 1; seq > r.applied+1; attempt++ {
+		from := r.applied + 1
+		err := r.src.Read(context.Background(), from, seq-1, r.applyLocked)
 		if r.failed != nil {
+			return nil
+		}
+		if err == nil {
+			break
+		}
+		if attempt == gapRetries {
+			r.fail(fmt.Errorf("fill gap %d–%d: %w", from, seq-1, err))
+			return nil
+		}
+		r.log.Warn("fill gap: read failed, trying again", "from", from, "to", seq-1, "attempt", attempt, "err", err)
+		r.mu.Unlock()
+		time.Sleep(pause)
+		r.mu.Lock()
+		pause = min(2*pause, 2*time.Second)
+		if r.failed != nil || seq <= r.applied {
 			return nil
 		}
 	}
 	_ = r.applyLocked(seq, envs, derr)
 	return nil
 }
+
+// How often and how patiently the runner reads a gap again.
+const (
+	gapRetries    = 30
+	gapRetryPause = 100 * time.Millisecond
+)
 
 // applyLocked applies one command's events to every projection that
 // wants them. r.mu is held.
