@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -15,7 +14,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/kooperacje/kooperacje/domain"
-	"github.com/kooperacje/kooperacje/eventstore"
 	"github.com/kooperacje/kooperacje/projections"
 )
 
@@ -38,10 +36,7 @@ func progress(stderr io.Writer, n int64, what string, quiet bool) *progressbar.P
 func verify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c storeConfig
 	var quiet bool
-	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	c.register(fs, eventstore.ListenOff)
-	fs.BoolVar(&c.demo, "demo", false, "a demo installation: use the master key serve --demo generated")
+	fs := oneOffFlags("verify", &c, stderr, "")
 	fs.BoolVar(&quiet, "quiet", false, "no progress bar")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -82,10 +77,7 @@ func audit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c storeConfig
 	var family string
 	var asJSON bool
-	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	c.register(fs, eventstore.ListenOff)
-	fs.BoolVar(&c.demo, "demo", false, "a demo installation: use the master key serve --demo generated")
+	fs := oneOffFlags("audit", &c, stderr, "")
 	fs.StringVar(&family, "family", "", "id of the family case (required)")
 	fs.BoolVar(&asJSON, "json", false, "one JSON object a line instead of a table")
 	if err := parseFlags(fs, args); err != nil {
@@ -129,10 +121,7 @@ func audit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 func plan(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c storeConfig
 	var family, asOf, kind string
-	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	c.register(fs, eventstore.ListenOff)
-	fs.BoolVar(&c.demo, "demo", false, "a demo installation: use the master key serve --demo generated")
+	fs := oneOffFlags("plan", &c, stderr, "")
 	fs.StringVar(&family, "family", "", "id of the family case (required)")
 	fs.StringVar(&asOf, "as-of", "", "a day (YYYY-MM-DD) or an RFC 3339 instant (default: now)")
 	fs.StringVar(&kind, "time", "business", "business (when things happened) or recorded (when the engine recorded them)")

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -73,10 +72,7 @@ func benchGenerate(ctx context.Context, args []string, stdout, stderr io.Writer)
 	var p benchParams
 	var concurrency int
 	var quiet, appendTo bool
-	fs := flag.NewFlagSet("bench generate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	c.register(fs, eventstore.ListenOff)
-	fs.BoolVar(&c.demo, "demo", false, "generate (or reuse) a demo master key in the data directory instead of --master-key-file")
+	fs := oneOffFlags("bench generate", &c, stderr, "generate (or reuse) a demo master key in the data directory instead of --master-key-file")
 	fs.IntVar(&p.Families, "families", 1000, "number of families to generate")
 	fs.Uint64Var(&p.Seed, "seed", 1, "seed of the generator: the same seed and counts give the same commands")
 	fs.IntVar(&p.Partnerships, "partnerships", 4, "number of partnerships (PZK), clones of the demo's four with institutions and workers of their own")

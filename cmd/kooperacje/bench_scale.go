@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -20,7 +19,6 @@ import (
 	"time"
 
 	"github.com/kooperacje/kooperacje/domain"
-	"github.com/kooperacje/kooperacje/eventstore"
 	"github.com/kooperacje/kooperacje/projections"
 )
 
@@ -67,10 +65,7 @@ func benchScale(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	var seed uint64
 	var asJSON bool
 	var jsonFile string
-	fs := flag.NewFlagSet("bench scale", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	c.register(fs, eventstore.ListenOff)
-	fs.BoolVar(&c.demo, "demo", false, "use the master key bench generate --demo (or serve --demo) generated in the data directory")
+	fs := oneOffFlags("bench scale", &c, stderr, "use the master key bench generate --demo (or serve --demo) generated in the data directory")
 	fs.IntVar(&queries, "queries", 1000, "plans and loads of random families to time")
 	fs.Uint64Var(&seed, "seed", 1, "seed of the choice of random families")
 	fs.BoolVar(&asJSON, "json", false, "print the report as JSON instead of a table")

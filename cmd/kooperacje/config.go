@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -155,4 +156,19 @@ func (c *storeConfig) open(ctx context.Context, master vault.MasterKey, log *slo
 	}
 	store.Protect(keys)
 	return store, keys, nil
+}
+
+// oneOffFlags returns the flag set of a one-off command (audit, evaluate,
+// forget, …) with the store's flags, the embedded server not listening,
+// and --demo (demoHelp, or the usual help when ""), writing usage to
+// stderr.
+func oneOffFlags(name string, c *storeConfig, stderr io.Writer, demoHelp string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c.register(fs, eventstore.ListenOff)
+	if demoHelp == "" {
+		demoHelp = "a demo installation: use the master key serve --demo generated"
+	}
+	fs.BoolVar(&c.demo, "demo", false, demoHelp)
+	return fs
 }

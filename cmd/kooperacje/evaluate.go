@@ -21,7 +21,6 @@ import (
 
 	"github.com/kooperacje/kooperacje/api"
 	"github.com/kooperacje/kooperacje/domain"
-	"github.com/kooperacje/kooperacje/eventstore"
 	"github.com/kooperacje/kooperacje/projections"
 )
 
@@ -51,10 +50,7 @@ func evaluate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var asOf, recordedAsOf, from, to, out, by string
 	var sequence uint64
 	var quiet bool
-	fs := flag.NewFlagSet("evaluate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	c.register(fs, eventstore.ListenOff)
-	fs.BoolVar(&c.demo, "demo", false, "a demo installation: use the master key serve --demo generated")
+	fs := oneOffFlags("evaluate", &c, stderr, "")
 	fs.StringVar(&asOf, "as-of", "", "a day (YYYY-MM-DD): only what happened by its end, in business time (default: everything, as of the last day in the history)")
 	fs.Uint64Var(&sequence, "sequence", 0, "a stream sequence: only the commands stored at or before it (the state the live projections had there)")
 	fs.StringVar(&recordedAsOf, "recorded-as-of", "", "an RFC 3339 time or a day (YYYY-MM-DD, its end in Poland): only what the engine had recorded by then")

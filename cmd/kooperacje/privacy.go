@@ -48,14 +48,11 @@ func openForCLI(ctx context.Context, c *storeConfig) (store *eventstore.Store, k
 func forget(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c storeConfig
 	var family, reason, basis, date string
-	fs := flag.NewFlagSet("forget", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	c.register(fs, eventstore.ListenOff)
+	fs := oneOffFlags("forget", &c, stderr, "")
 	fs.StringVar(&family, "family", "", "id of the family case to erase (required)")
 	fs.StringVar(&reason, "reason", "", "why, e.g. the data subject's request of <date> (required)")
 	fs.StringVar(&basis, "legal-basis", "", "legal basis, e.g. art. 17 ust. 1 RODO (required)")
 	fs.StringVar(&date, "date", "", "date of the decision, YYYY-MM-DD (default today)")
-	fs.BoolVar(&c.demo, "demo", false, "a demo installation: use the master key serve --demo generated")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -110,12 +107,9 @@ func retention(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var c storeConfig
 	var apply bool
 	var asOf string
-	fs := flag.NewFlagSet("retention", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	c.register(fs, eventstore.ListenOff)
+	fs := oneOffFlags("retention", &c, stderr, "")
 	fs.BoolVar(&apply, "apply", false, "erase the families that are due (default: only list them)")
 	fs.StringVar(&asOf, "as-of", "", "day to judge by, YYYY-MM-DD (default today)")
-	fs.BoolVar(&c.demo, "demo", false, "a demo installation: use the master key serve --demo generated")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

@@ -2,14 +2,12 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"time"
 
 	"github.com/kooperacje/kooperacje/api"
 	"github.com/kooperacje/kooperacje/domain"
-	"github.com/kooperacje/kooperacje/eventstore"
 )
 
 // token issues and revokes bearer tokens:
@@ -23,10 +21,7 @@ func token(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c storeConfig
 	var user, name, role, institution, worker, tokenID string
 	var expires time.Duration
-	fs := flag.NewFlagSet("token "+args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	c.register(fs, eventstore.ListenOff)
-	fs.BoolVar(&c.demo, "demo", false, "a demo installation: use the master key serve --demo generated")
+	fs := oneOffFlags("token "+args[0], &c, stderr, "")
 	fs.StringVar(&user, "user", "", "id of an existing user")
 	if args[0] == "create" {
 		fs.StringVar(&name, "name", "", "name of a new user (instead of --user)")
