@@ -216,6 +216,11 @@ func (s *Store) eachMsg(ctx context.Context, subject string, fn func(*jetstream.
 
 // eachMsgAfter is eachMsg for the messages above stream sequence after.
 func (s *Store) eachMsgAfter(ctx context.Context, subject string, after uint64, fn func(*jetstream.RawStreamMsg) error) error {
+	// A command reads its aggregate and the facts it needs just before it
+	// appends: a batch forming meanwhile waits for it as for an append
+	// being prepared (bounded by gatherWait).
+	prep := s.preparing()
+	defer prep.done()
 	next := after + 1
 	for {
 		more, err := s.gets.batch(ctx, subject, next, loadBatch, func(msg *jetstream.RawStreamMsg) error {

@@ -37,7 +37,10 @@ const (
 	commitTimeout = 10 * time.Second
 	// gatherWait bounds how long the committer waits for appends being
 	// prepared before it sends a batch.
-	gatherWait = time.Millisecond
+	gatherWait = 2 * time.Millisecond
+	// gatherQuiet ends the wait early when no append is being prepared
+	// and none has been queued for this long: the demand has dropped.
+	gatherQuiet = 300 * time.Microsecond
 )
 
 // ErrClosed is returned by Append after Close.
@@ -99,6 +102,9 @@ type committer struct {
 	stale     atomic.Uint64
 	maxBatch  int
 	minBatch  int
+	// demand is how many messages took part in the last round: the last
+	// publish and those left queued behind it (guarded by mu).
+	demand int
 }
 
 // pending is one Append waiting for the committer.
@@ -265,18 +271,31 @@ func (c *committer) release(batch []*pending) {
 // gather waits, briefly, for the appends being prepared when a batch is
 // forming anyway (two or more messages waiting): under load the commands
 // released by the last batch come back within a fraction of its time, and
-// one larger batch costs less than two. A lone message never waits.
+// one larger batch costs less than two (each atomic batch has a fixed
+// cost of several fsyncs on the server). It waits until as many messages
+// wait as took part in the last round (the last publish and those left
+// queued behind it) and none is being prepared; or, with none being
+// prepared, none has been queued for gatherQuiet; or gatherWait has
+// passed. A lone message never waits.
 func (c *committer) gather() {
-	deadline := time.Now().Add(gatherWait)
+	start := time.Now()
+	last, lastN := start, -1
 	for {
 		c.mu.Lock()
-		n := len(c.queue)
+		n, demand := len(c.queue), c.demand
 		c.mu.Unlock()
-		wait := time.Until(deadline)
-		if n < 2 || n >= c.maxBatch || c.preparing.Load() == 0 || wait <= 0 {
+		now := time.Now()
+		if n != lastN {
+			last, lastN = now, n
+		}
+		preparing := c.preparing.Load()
+		switch {
+		case n < 2, n >= c.maxBatch, n >= demand && preparing == 0:
+			return
+		case now.Sub(start) >= gatherWait, now.Sub(last) >= gatherQuiet && preparing == 0:
 			return
 		}
-		t := time.NewTimer(min(wait, 100*time.Microsecond))
+		t := time.NewTimer(50 * time.Microsecond)
 		select {
 		case <-c.wake:
 		case <-t.C:
@@ -325,6 +344,7 @@ func (c *committer) take() (batch, alone []*pending) {
 	}
 	clear(c.queue[len(keep):])
 	c.queue = keep
+	c.demand = len(batch) + len(keep)
 	for _, p := range batch {
 		c.inflight[p.subject] = true
 	}

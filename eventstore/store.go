@@ -83,6 +83,7 @@ type Options struct {
 // Store is the event store. It is safe for concurrent use.
 type Store struct {
 	nc     *nats.Conn
+	wnc    *nats.Conn // the committer's, when group commit is on
 	js     jetstream.JetStream
 	stream jetstream.Stream
 	name   string
@@ -131,10 +132,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		if s.emb, err = startEmbedded(opts.DataDir, opts.Listen, !opts.NoSync, opts.Logger); err != nil {
 			return nil, err
 		}
-		s.nc, err = s.emb.connect(opts.Name)
-	} else {
-		s.nc, err = connectExternal(opts)
 	}
+	s.nc, err = s.connect(opts, "")
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("connect to nats: %w", err)
@@ -152,13 +151,34 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, err
 	}
 	if !opts.NoGroupCommit {
-		s.gc = newCommitter(s.js, s.name, MinBatch, MaxBatch)
+		// The committer publishes on a connection of its own: the server
+		// reads each connection in order, and a read waiting for a batch
+		// being committed would otherwise hold up the next batch behind it.
+		if s.wnc, err = s.connect(opts, "-commit"); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("connect to nats: %w", err)
+		}
+		wjs, err := jetstream.New(s.wnc)
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("jetstream: %w", err)
+		}
+		s.gc = newCommitter(wjs, s.name, MinBatch, MaxBatch)
 	}
 	return s, nil
 }
 
-func connectExternal(opts Options) (*nats.Conn, error) {
-	nopts := []nats.Option{nats.Name(opts.Name), nats.MaxReconnects(-1), nats.SyncQueueLen(syncQueueLen)}
+// connect opens a connection to the embedded server or the external one,
+// named after opts.Name and suffix.
+func (s *Store) connect(opts Options, suffix string) (*nats.Conn, error) {
+	if s.emb != nil {
+		return s.emb.connect(opts.Name + suffix)
+	}
+	return connectExternal(opts, opts.Name+suffix)
+}
+
+func connectExternal(opts Options, name string) (*nats.Conn, error) {
+	nopts := []nats.Option{nats.Name(name), nats.MaxReconnects(-1), nats.SyncQueueLen(syncQueueLen)}
 	switch {
 	case opts.CredsFile != "" && opts.NKeyFile != "":
 		return nil, errors.New("give either a credentials file or an nkey file, not both")
@@ -242,6 +262,10 @@ func (s *Store) Replicas() int { return s.stream.CachedInfo().Config.Replicas }
 func (s *Store) Close() {
 	if s.gc != nil {
 		s.gc.close()
+	}
+	if s.wnc != nil {
+		_ = s.wnc.Drain()
+		s.wnc.Close()
 	}
 	if s.nc != nil {
 		_ = s.nc.Drain()
