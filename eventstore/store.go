@@ -74,7 +74,8 @@ type Options struct {
 	// instead of through the group commit (see
 	// docs/decisions/0007-group-commit.md). Benchmarks use it to compare.
 	NoGroupCommit bool
-	// Name identifies this engine's connection in the server's monitoring.
+	// Name identifies this engine's connections in the server's
+	// monitoring; the group commit's own connection is Name + "-commit".
 	Name string
 	// Logger receives the embedded server's log; nil silences it.
 	Logger *slog.Logger
