@@ -105,6 +105,15 @@ type committer struct {
 	// demand is how many messages took part in the last round: the last
 	// publish and those left queued behind it (guarded by mu).
 	demand int
+
+	// lost is closed when the committer's connection drops, and replaced:
+	// a publish in flight on a dropped connection gets no answer, so it
+	// is given up at once rather than at commitTimeout, and its messages
+	// go back to their appends, which publish them again (their message
+	// ids keep a stored one from being stored twice).
+	lostMu sync.Mutex
+	lost   chan struct{}
+	status chan nats.Status
 }
 
 // pending is one Append waiting for the committer.
@@ -143,9 +152,48 @@ func newCommitter(js jetstream.JetStream, name string, minBatch, maxBatch int) *
 		done:      make(chan struct{}),
 		maxBatch:  maxBatch,
 		minBatch:  minBatch,
+		lost:      make(chan struct{}),
+	}
+	if nc := js.Conn(); nc != nil {
+		c.status = nc.StatusChanged(nats.DISCONNECTED, nats.RECONNECTING, nats.CLOSED)
+		go c.watch()
 	}
 	go c.run()
 	return c
+}
+
+// watch closes lost whenever the connection drops.
+func (c *committer) watch() {
+	for range c.status {
+		c.lostMu.Lock()
+		close(c.lost)
+		c.lost = make(chan struct{})
+		c.lostMu.Unlock()
+	}
+}
+
+// publishContext bounds one publish by commitTimeout and ends it when the
+// connection drops; gone reports whether it did.
+func (c *committer) publishContext() (ctx context.Context, cancel context.CancelFunc, gone func() bool) {
+	c.lostMu.Lock()
+	lost := c.lost
+	c.lostMu.Unlock()
+	ctx, cancel = context.WithTimeout(context.Background(), commitTimeout)
+	go func() {
+		select {
+		case <-lost:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel, func() bool {
+		select {
+		case <-lost:
+			return true
+		default:
+			return false
+		}
+	}
 }
 
 // submit queues msg and waits for its outcome. If ctx ends while the
@@ -355,13 +403,17 @@ func (c *committer) take() (batch, alone []*pending) {
 // atomic batch; a refused batch sends each message back to be published
 // alone.
 func (c *committer) publish(batch []*pending) {
-	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
+	ctx, cancel, gone := c.publishContext()
 	defer cancel()
 	switch {
 	case len(batch) == 1:
 		c.single.Add(1)
 		p := batch[0]
 		ack, err := c.js.PublishMsg(ctx, p.msg)
+		if err != nil && gone() {
+			p.out <- outcome{alone: true}
+			return
+		}
 		c.answer(p, ack, err)
 		return
 	case len(batch) < c.minBatch || c.noBatch.Load():
@@ -388,6 +440,10 @@ func (c *committer) publish(batch []*pending) {
 			case err := <-f.Err():
 				c.answer(batch[i], nil, err)
 			case <-ctx.Done():
+				if gone() {
+					batch[i].out <- outcome{alone: true}
+					continue
+				}
 				c.answer(batch[i], nil, fmt.Errorf("publish to %s: %w", batch[i].subject, ctx.Err()))
 			}
 		}
@@ -471,6 +527,9 @@ func (c *committer) close() {
 	c.mu.Unlock()
 	close(c.stop)
 	<-c.done
+	if c.status != nil {
+		c.js.Conn().RemoveStatusListener(c.status)
+	}
 	for _, p := range queued {
 		p.out <- outcome{err: ErrClosed}
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
@@ -479,4 +480,62 @@ func TestAStreamWithoutAtomicPublish(t *testing.T) {
 	stream, err := s2.JetStream().Stream(ctx, s2.StreamName())
 	require.NoError(t, err)
 	assert.True(t, stream.CachedInfo().Config.AllowAtomicPublish, "Open updates the existing stream")
+}
+
+// A publish in flight when the committer's connection drops gets no
+// answer: the committer gives it up at once (not at its 10 s timeout) and
+// hands the message back to its append, which publishes it again.
+func TestCommitterGivesUpAPublishOnALostConnection(t *testing.T) {
+	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
+	require.NoError(t, err)
+	go srv.Start()
+	require.True(t, srv.ReadyForConnections(5*time.Second))
+	t.Cleanup(srv.Shutdown)
+
+	// A plain subscriber takes the publish and never answers, as a
+	// server that dies before its acknowledgement.
+	listener, err := nats.Connect(srv.ClientURL())
+	require.NoError(t, err)
+	t.Cleanup(listener.Close)
+	received := make(chan struct{}, 1)
+	_, err = listener.Subscribe("koop.family.lost", func(*nats.Msg) { received <- struct{}{} })
+	require.NoError(t, err)
+	require.NoError(t, listener.Flush())
+
+	nc, err := nats.Connect(srv.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+
+	type result struct {
+		alone bool
+		err   error
+		took  time.Duration
+	}
+	done := make(chan result, 1)
+	go func() {
+		msg := nats.NewMsg("koop.family.lost")
+		msg.Data = []byte(`{}`)
+		msg.Header.Set(nats.MsgIdHdr, "lost-1")
+		start := time.Now()
+		alone, err := eventstore.PublishThroughCommitter(context.Background(), js, msg)
+		done <- result{alone, err, time.Since(start)}
+	}()
+	select {
+	case <-received:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the publish never reached the server")
+	}
+	id, err := nc.GetClientID()
+	require.NoError(t, err)
+	require.NoError(t, srv.DisconnectClientByID(id))
+	select {
+	case r := <-done:
+		require.NoError(t, r.err)
+		assert.True(t, r.alone, "the message goes back to its append to be published again")
+		assert.Less(t, r.took, 5*time.Second)
+	case <-time.After(8 * time.Second):
+		t.Fatal("the publish on the lost connection was not given up")
+	}
 }

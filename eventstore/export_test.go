@@ -1,5 +1,12 @@
 package eventstore
 
+import (
+	"context"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
 // Hooks for the group-commit tests (compiled into tests only).
 
 // HoldCommits keeps the committer from taking messages until release is
@@ -29,3 +36,16 @@ func SetMinBatch(s *Store, n int) { s.gc.minBatch = n }
 // SetLoadMaxBytes bounds the bytes of one direct-get batch of Load, so
 // that the server ends batches early.
 func SetLoadMaxBytes(s *Store, n int) { s.gets.maxBytes = n }
+
+// PublishThroughCommitter sends msg through a committer of its own on js,
+// as Append does, and reports whether the committer gave it back to be
+// published alone, and the error it answered with.
+func PublishThroughCommitter(ctx context.Context, js jetstream.JetStream, msg *nats.Msg) (alone bool, err error) {
+	c := newCommitter(js, "TEST", MinBatch, MaxBatch)
+	defer c.close()
+	o, err := c.submit(ctx, msg, 0, &preparation{once: true})
+	if err != nil {
+		return false, err
+	}
+	return o.alone, o.err
+}
