@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -111,6 +112,9 @@ func evaluate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return usagef("--from %s is after --to %s", f, t)
 		}
 		fromDay, day, until.OccurredAt = f, t, api.EndOfDay(t)
+	}
+	if os.Getenv("GOGC") == "" {
+		defer debug.SetGCPercent(debug.SetGCPercent(projections.ReplayGCPercent))
 	}
 	store, keys, done, err := openForCLI(ctx, &c)
 	if err != nil {

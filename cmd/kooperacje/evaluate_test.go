@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
@@ -206,8 +207,15 @@ func evaluateJSON(t *testing.T, dir string, args ...string) (api.Evaluation, []b
 	t.Helper()
 	out := t.TempDir()
 	var stdout, stderr bytes.Buffer
+	// evaluate tunes the collector for its replay and gives the process
+	// its setting back.
+	const marker = 137
+	defer debug.SetGCPercent(debug.SetGCPercent(marker))
 	code := run(context.Background(), append([]string{"evaluate", "--data", dir, "--demo", "--quiet", "--out", out}, args...), &stdout, &stderr)
 	require.Equal(t, 0, code, "evaluate %v: %s", args, stderr.String())
+	if os.Getenv("GOGC") == "" {
+		require.Equal(t, marker, debug.SetGCPercent(marker), "the collector's setting after evaluate")
+	}
 	raw, err := os.ReadFile(filepath.Join(out, "indicators.json"))
 	require.NoError(t, err)
 	var ev api.Evaluation
