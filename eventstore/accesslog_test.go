@@ -48,3 +48,37 @@ func TestAccessLogRecordsALongListInOneCall(t *testing.T) {
 	assert.Error(t, log.Record(ctx, bad...))
 	assert.Equal(t, uint64(5000), count(), "nothing of a refused call is written")
 }
+
+// A long list is logged in atomic batches; where the server refuses them
+// (a stream whose atomic publish was turned off), entry by entry.
+func TestAccessLogFallsBackWhenBatchesAreRefused(t *testing.T) {
+	s := open(t, "")
+	ctx := context.Background()
+	log, err := s.OpenAccessLog(ctx, 0)
+	require.NoError(t, err)
+	stream, err := s.JetStream().Stream(ctx, eventstore.AccessStream)
+	require.NoError(t, err)
+	assert.True(t, stream.CachedInfo().Config.AllowAtomicPublish, "the access log takes atomic batches")
+
+	cfg := stream.CachedInfo().Config
+	cfg.AllowAtomicPublish = false
+	_, err = s.JetStream().UpdateStream(ctx, cfg)
+	require.NoError(t, err)
+
+	user := domain.NewID()
+	entries := make([]domain.Access, 0, 300)
+	for range 300 {
+		entries = append(entries, domain.Access{At: time.Now().UTC(), UserID: user, Role: domain.RoleAdmin, FamilyID: domain.NewID(), What: "list", Relation: "admin"})
+	}
+	for range 2 { // the second call no longer tries a batch
+		require.NoError(t, log.Record(ctx, entries...))
+	}
+	info, err := stream.Info(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, uint64(600), info.State.Msgs)
+	got, err := log.Query(ctx, "", user, 0, 1000)
+	require.NoError(t, err)
+	require.Len(t, got, 600)
+	assert.Equal(t, entries[0].FamilyID, got[0].FamilyID)
+	assert.Equal(t, entries[299].FamilyID, got[599].FamilyID)
+}
