@@ -33,8 +33,12 @@ const (
 	// in flight at once: the next batch forms while one is being stored.
 	commitDepth = 1
 	// commitTimeout bounds one publish of the committer, which does not
-	// run under any caller's context.
-	commitTimeout = 10 * time.Second
+	// run under any caller's context. A publish without an answer by then
+	// (sent to a stream leader that has just gone, say) is given up and its
+	// messages go back to their appends, which publish them again under
+	// their callers' contexts: their message ids and expected sequences
+	// keep one that was stored after all from being stored twice.
+	commitTimeout = 2 * time.Second
 	// gatherWait bounds how long the committer waits for appends being
 	// prepared before it sends a batch.
 	gatherWait = 2 * time.Millisecond
@@ -410,7 +414,7 @@ func (c *committer) publish(batch []*pending) {
 		c.single.Add(1)
 		p := batch[0]
 		ack, err := c.js.PublishMsg(ctx, p.msg)
-		if err != nil && gone() {
+		if err != nil && (gone() || ctx.Err() != nil) {
 			p.out <- outcome{alone: true}
 			return
 		}
@@ -440,11 +444,7 @@ func (c *committer) publish(batch []*pending) {
 			case err := <-f.Err():
 				c.answer(batch[i], nil, err)
 			case <-ctx.Done():
-				if gone() {
-					batch[i].out <- outcome{alone: true}
-					continue
-				}
-				c.answer(batch[i], nil, fmt.Errorf("publish to %s: %w", batch[i].subject, ctx.Err()))
+				batch[i].out <- outcome{alone: true}
 			}
 		}
 		return
