@@ -69,6 +69,11 @@ type CommitStats struct {
 	// because a message it had just stored on the same subject made their
 	// expected sequence certainly stale; each is published on its own.
 	Stale uint64 `json:"stale"`
+	// GivenUp is the number of messages whose publish lost the
+	// committer's connection or had no answer within its timeout (a stream
+	// leader gone, a stalled disk); each went back to its append, which
+	// published it again.
+	GivenUp uint64 `json:"given_up"`
 }
 
 // committer is the group commit of Append: concurrent appends queue their
@@ -104,6 +109,7 @@ type committer struct {
 	refused   atomic.Uint64
 	retried   atomic.Uint64
 	stale     atomic.Uint64
+	givenUp   atomic.Uint64
 	maxBatch  int
 	minBatch  int
 	// demand is how many messages took part in the last round: the last
@@ -414,11 +420,7 @@ func (c *committer) publish(batch []*pending) {
 		c.single.Add(1)
 		p := batch[0]
 		ack, err := c.js.PublishMsg(ctx, p.msg)
-		if err != nil && (gone() || ctx.Err() != nil) {
-			p.out <- outcome{alone: true}
-			return
-		}
-		c.answer(p, ack, err)
+		c.settle(ctx, p, ack, err, gone)
 		return
 	case len(batch) < c.minBatch || c.noBatch.Load():
 		// Too few to pay for a batch: publish them one after the other
@@ -438,14 +440,20 @@ func (c *committer) publish(batch []*pending) {
 			if f == nil {
 				continue
 			}
+			var ack *jetstream.PubAck
+			var err error
 			select {
-			case ack := <-f.Ok():
-				c.answer(batch[i], ack, nil)
-			case err := <-f.Err():
-				c.answer(batch[i], nil, err)
+			case ack = <-f.Ok():
+			case err = <-f.Err():
 			case <-ctx.Done():
-				batch[i].out <- outcome{alone: true}
+				select { // an answer that came meanwhile stands
+				case ack = <-f.Ok():
+				case err = <-f.Err():
+				default:
+					err = ctx.Err()
+				}
 			}
+			c.settle(ctx, batch[i], ack, err, gone)
 		}
 		return
 	}
@@ -469,8 +477,12 @@ func (c *committer) publish(batch []*pending) {
 		if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstreamext.JSErrCodeBatchPublishNotEnabled {
 			c.noBatch.Store(true)
 		}
-		c.refused.Add(1)
-		c.retried.Add(uint64(len(batch)))
+		if gone() || ctx.Err() != nil {
+			c.givenUp.Add(uint64(len(batch)))
+		} else {
+			c.refused.Add(1)
+			c.retried.Add(uint64(len(batch)))
+		}
 		for _, p := range batch {
 			p.out <- outcome{alone: true}
 		}
@@ -485,6 +497,19 @@ func (c *committer) publish(batch []*pending) {
 		c.stored(p.subject, first+uint64(i))
 		p.out <- outcome{seq: first + uint64(i)}
 	}
+}
+
+// settle answers a plainly published message with its acknowledgement or
+// error; one whose publish lost its connection or had no answer within
+// commitTimeout goes back to its append instead, which publishes it again
+// (its message id and expected sequence keep it from being stored twice).
+func (c *committer) settle(ctx context.Context, p *pending, ack *jetstream.PubAck, err error, gone func() bool) {
+	if err != nil && (gone() || ctx.Err() != nil || errors.Is(err, nats.ErrDisconnected) || errors.Is(err, nats.ErrConnectionReconnecting)) {
+		c.givenUp.Add(1)
+		p.out <- outcome{alone: true}
+		return
+	}
+	c.answer(p, ack, err)
 }
 
 // answer gives a plainly published message its acknowledgement or error.
@@ -527,13 +552,13 @@ func (c *committer) close() {
 	c.mu.Unlock()
 	close(c.stop)
 	<-c.done
-	if c.status != nil {
-		c.js.Conn().RemoveStatusListener(c.status)
-	}
 	for _, p := range queued {
 		p.out <- outcome{err: ErrClosed}
 	}
 	c.wg.Wait()
+	if c.status != nil {
+		c.js.Conn().RemoveStatusListener(c.status)
+	}
 }
 
 func (c *committer) stats() CommitStats {
@@ -544,6 +569,7 @@ func (c *committer) stats() CommitStats {
 		Refused: c.refused.Load(),
 		Retried: c.retried.Load(),
 		Stale:   c.stale.Load(),
+		GivenUp: c.givenUp.Load(),
 	}
 }
 

@@ -483,8 +483,9 @@ func TestAStreamWithoutAtomicPublish(t *testing.T) {
 }
 
 // A publish in flight when the committer's connection drops gets no
-// answer: the committer gives it up at once (not at its 10 s timeout) and
-// hands the message back to its append, which publishes it again.
+// answer: the committer gives it up at once (not at its timeout) and hands
+// the messages back to their appends, which publish them again; alone, and
+// as a handful published back to back.
 func TestCommitterGivesUpAPublishOnALostConnection(t *testing.T) {
 	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
 	require.NoError(t, err)
@@ -492,50 +493,60 @@ func TestCommitterGivesUpAPublishOnALostConnection(t *testing.T) {
 	require.True(t, srv.ReadyForConnections(5*time.Second))
 	t.Cleanup(srv.Shutdown)
 
-	// A plain subscriber takes the publish and never answers, as a
+	// A plain subscriber takes the publishes and never answers, as a
 	// server that dies before its acknowledgement.
 	listener, err := nats.Connect(srv.ClientURL())
 	require.NoError(t, err)
 	t.Cleanup(listener.Close)
-	received := make(chan struct{}, 1)
-	_, err = listener.Subscribe("koop.family.lost", func(*nats.Msg) { received <- struct{}{} })
+	received := make(chan struct{}, 100)
+	_, err = listener.Subscribe("koop.family.>", func(*nats.Msg) { received <- struct{}{} })
 	require.NoError(t, err)
 	require.NoError(t, listener.Flush())
 
-	nc, err := nats.Connect(srv.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	require.NoError(t, err)
-
-	type result struct {
-		alone bool
-		err   error
-		took  time.Duration
-	}
-	done := make(chan result, 1)
-	go func() {
-		msg := nats.NewMsg("koop.family.lost")
-		msg.Data = []byte(`{}`)
-		msg.Header.Set(nats.MsgIdHdr, "lost-1")
-		start := time.Now()
-		alone, err := eventstore.PublishThroughCommitter(context.Background(), js, msg)
-		done <- result{alone, err, time.Since(start)}
-	}()
-	select {
-	case <-received:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the publish never reached the server")
-	}
-	id, err := nc.GetClientID()
-	require.NoError(t, err)
-	require.NoError(t, srv.DisconnectClientByID(id))
-	select {
-	case r := <-done:
-		require.NoError(t, r.err)
-		assert.True(t, r.alone, "the message goes back to its append to be published again")
-		assert.Less(t, r.took, 5*time.Second)
-	case <-time.After(8 * time.Second):
-		t.Fatal("the publish on the lost connection was not given up")
+	for _, n := range []int{1, 3} {
+		t.Run(fmt.Sprintf("messages=%d", n), func(t *testing.T) {
+			nc, err := nats.Connect(srv.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+			require.NoError(t, err)
+			t.Cleanup(nc.Close)
+			js, err := jetstream.New(nc)
+			require.NoError(t, err)
+			msgs := make([]*nats.Msg, n)
+			for i := range msgs {
+				msgs[i] = nats.NewMsg(fmt.Sprintf("koop.family.lost%d-%d", n, i))
+				msgs[i].Data = []byte(`{}`)
+				msgs[i].Header.Set(nats.MsgIdHdr, fmt.Sprintf("lost-%d-%d", n, i))
+			}
+			type result struct {
+				alone []bool
+				errs  []error
+				took  time.Duration
+			}
+			done := make(chan result, 1)
+			go func() {
+				start := time.Now()
+				alone, errs := eventstore.PublishThroughCommitter(context.Background(), js, msgs...)
+				done <- result{alone, errs, time.Since(start)}
+			}()
+			for range n {
+				select {
+				case <-received:
+				case <-time.After(5 * time.Second):
+					t.Fatal("a publish never reached the server")
+				}
+			}
+			id, err := nc.GetClientID()
+			require.NoError(t, err)
+			require.NoError(t, srv.DisconnectClientByID(id))
+			select {
+			case r := <-done:
+				for i := range n {
+					require.NoError(t, r.errs[i], "message %d", i)
+					assert.True(t, r.alone[i], "message %d goes back to its append to be published again", i)
+				}
+				assert.Less(t, r.took, 1500*time.Millisecond, "given up before the committer's timeout")
+			case <-time.After(8 * time.Second):
+				t.Fatal("the publish on the lost connection was not given up")
+			}
+		})
 	}
 }

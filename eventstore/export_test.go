@@ -2,6 +2,8 @@ package eventstore
 
 import (
 	"context"
+	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -37,15 +39,35 @@ func SetMinBatch(s *Store, n int) { s.gc.minBatch = n }
 // that the server ends batches early.
 func SetLoadMaxBytes(s *Store, n int) { s.gets.maxBytes = n }
 
-// PublishThroughCommitter sends msg through a committer of its own on js,
-// as Append does, and reports whether the committer gave it back to be
-// published alone, and the error it answered with.
-func PublishThroughCommitter(ctx context.Context, js jetstream.JetStream, msg *nats.Msg) (alone bool, err error) {
+// PublishThroughCommitter sends msgs through a committer of its own on js,
+// as concurrent appends do, taken together in one publish, and reports for
+// each whether the committer gave it back to be published alone, and the
+// error it answered with.
+func PublishThroughCommitter(ctx context.Context, js jetstream.JetStream, msgs ...*nats.Msg) (alone []bool, errs []error) {
 	c := newCommitter(js, "TEST", MinBatch, MaxBatch)
 	defer c.close()
-	o, err := c.submit(ctx, msg, 0, &preparation{once: true})
-	if err != nil {
-		return false, err
+	c.gate.Lock() // let them all queue before the committer takes any
+	alone, errs = make([]bool, len(msgs)), make([]error, len(msgs))
+	var wg sync.WaitGroup
+	for i, m := range msgs {
+		wg.Go(func() {
+			o, err := c.submit(ctx, m, 0, &preparation{once: true})
+			alone[i], errs[i] = o.alone, err
+			if err == nil {
+				errs[i] = o.err
+			}
+		})
 	}
-	return o.alone, o.err
+	for {
+		c.mu.Lock()
+		n := len(c.queue)
+		c.mu.Unlock()
+		if n == len(msgs) {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	c.gate.Unlock()
+	wg.Wait()
+	return alone, errs
 }
