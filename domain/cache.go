@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"context"
 	"fmt"
+	"hash/maphash"
 	"reflect"
 	"sync"
 	"sync/atomic"
@@ -85,6 +86,7 @@ type snapshot struct {
 	version  int64
 	sequence uint64       // stream sequence of the last event folded in (0: none)
 	commands *commandNode // the aggregate's commands, newest first
+	seen     commandFilter // which command ids may be among commands
 	erased   bool         // a family whose personal data was erased: never cached
 }
 
@@ -93,14 +95,48 @@ type snapshot struct {
 // immutable and shared by the snapshots of one aggregate.
 type commandNode struct {
 	id       string
+	hash     uint64 // of id: a long list is scanned comparing hashes, not ids
 	version  int64  // the aggregate's version after the command
 	sequence uint64 // the command's stream sequence
 	next     *commandNode
 }
 
+// commandFilter is a Bloom filter of an aggregate's command ids (two bits
+// of 1,024 each): a new command, the usual case, is known not to be a
+// retry without walking the list of every command of a long-lived
+// aggregate. A value, copied with its snapshot.
+type commandFilter [16]uint64
+
+func (f *commandFilter) add(h uint64) {
+	a, b := h&1023, (h>>10)&1023
+	f[a/64] |= 1 << (a % 64)
+	f[b/64] |= 1 << (b % 64)
+}
+
+func (f *commandFilter) mayHave(h uint64) bool {
+	a, b := h&1023, (h>>10)&1023
+	return f[a/64]&(1<<(a%64)) != 0 && f[b/64]&(1<<(b%64)) != 0
+}
+
+// find returns the snapshot's node of a command, if the aggregate has it.
+func (s *snapshot) find(commandID string) (*commandNode, bool) {
+	if !s.seen.mayHave(maphash.String(commandSeed, commandID)) {
+		return nil, false
+	}
+	return s.commands.find(commandID)
+}
+
+// commandSeed seeds the hashes of command ids (this process's only).
+var commandSeed = maphash.MakeSeed()
+
+func newCommandNode(id string, next *commandNode) *commandNode {
+	return &commandNode{id: id, hash: maphash.String(commandSeed, id), next: next}
+}
+
 func (n *commandNode) find(commandID string) (*commandNode, bool) {
+	h := maphash.String(commandSeed, commandID)
 	for ; n != nil; n = n.next {
-		if n.id == commandID {
+		if n.hash == h && n.id == commandID {
 			return n, true
 		}
 	}
@@ -391,8 +427,9 @@ func (s *snapshot) fold(envs []Envelope) error {
 			return fmt.Errorf("load %s %s: %w", s.key.aggregate, s.key.id, err)
 		}
 		if own == nil || own.id != env.CommandID {
-			own = &commandNode{id: env.CommandID, next: s.commands}
+			own = newCommandNode(env.CommandID, s.commands)
 			s.commands = own
+			s.seen.add(own.hash)
 		}
 		own.version, own.sequence = env.AggregateVersion, env.Sequence
 		s.version, s.sequence = env.AggregateVersion, env.Sequence
@@ -515,7 +552,7 @@ func (h *Handler) executeCached(ctx context.Context, aggregate, id string, cmd C
 	}
 	for {
 		var events []Event
-		if n, ok := snap.commands.find(meta.CommandID); ok {
+		if n, ok := snap.find(meta.CommandID); ok {
 			return Result{AggregateType: aggregate, AggregateID: id, Version: n.version, Sequence: n.sequence, Duplicate: true}, nil
 		}
 		if expected >= 0 && expected != snap.version {

@@ -144,6 +144,35 @@ func TestCacheHitsAndMisses(t *testing.T) {
 		assert.Equal(t, [3]int{loads, appends, tails}, [3]int{loadsAfter, appendsAfter, f.store.tails})
 	})
 
+	t.Run("a retry of a command hundreds of commands ago is recognised from the cache", func(t *testing.T) {
+		// More commands than the cache's filter of command ids has bits
+		// for: a false positive walks the list, a miss must never happen.
+		m := f.meta("dawno")
+		first, err := a.Execute(context.Background(), f.inputCmd(f.coordinator), m, domain.AnyVersion)
+		require.NoError(t, err)
+		ids := []domain.Meta{m}
+		for i := range 1500 {
+			mi := f.meta(fmt.Sprintf("kolejne %d", i))
+			_, err := a.Execute(context.Background(), f.inputCmd(f.coordinator), mi, domain.AnyVersion)
+			require.NoError(t, err)
+			ids = append(ids, mi)
+		}
+		loads, appends := f.store.stats()
+		tails := f.store.tails
+		again, err := a.Execute(context.Background(), f.inputCmd(f.coordinator), m, domain.AnyVersion)
+		require.NoError(t, err)
+		assert.True(t, again.Duplicate)
+		again.Duplicate = false
+		assert.Equal(t, first, again)
+		for _, mi := range ids[1:] {
+			res, err := a.Execute(context.Background(), f.inputCmd(f.coordinator), mi, domain.AnyVersion)
+			require.NoError(t, err)
+			require.True(t, res.Duplicate, "command %s", mi.CommandID)
+		}
+		loadsAfter, appendsAfter := f.store.stats()
+		assert.Equal(t, [3]int{loads, appends, tails}, [3]int{loadsAfter, appendsAfter, f.store.tails}, "nothing read, nothing appended")
+	})
+
 	t.Run("an aggregate that does not exist is not cached", func(t *testing.T) {
 		before := a.Cache.Stats().Entries
 		_, err := run(t, a, f, domain.RecordDiagnosisInput{FamilyID: domain.IDFromKey("no such family"), Area: domain.AreaEmployment,
