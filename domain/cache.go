@@ -84,10 +84,10 @@ type snapshot struct {
 	key      cacheKey
 	state    State
 	version  int64
-	sequence uint64       // stream sequence of the last event folded in (0: none)
-	commands *commandNode // the aggregate's commands, newest first
+	sequence uint64        // stream sequence of the last event folded in (0: none)
+	commands *commandNode  // the aggregate's commands, newest first
 	seen     commandFilter // which command ids may be among commands
-	erased   bool         // a family whose personal data was erased: never cached
+	erased   bool          // a family whose personal data was erased: never cached
 }
 
 // commandNode lists the commands recorded on an aggregate, newest first,
