@@ -48,6 +48,9 @@ func (s *Store) OpenAccessLog(ctx context.Context, maxAge time.Duration) (*Acces
 	if err != nil {
 		return nil, fmt.Errorf("open access log: %w", err)
 	}
+	if err := s.StageBatches(AccessStream); err != nil {
+		return nil, fmt.Errorf("open access log: %w", err)
+	}
 	return &AccessLog{js: s.js, name: AccessStream}, nil
 }
 

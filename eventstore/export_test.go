@@ -71,3 +71,21 @@ func PublishThroughCommitter(ctx context.Context, js jetstream.JetStream, msgs .
 	wg.Wait()
 	return alone, errs
 }
+
+// SetMemoryFS makes stores opened from now on stage batches in dir as if
+// it were a memory file system ("": none), until restore is called.
+func SetMemoryFS(dir string) (restore func()) {
+	old := memoryFS
+	memoryFS = func() string { return dir }
+	return func() { memoryFS = old }
+}
+
+// Crash stops s as a killed process stops: connections dropped, the
+// embedded server shut down, nothing tidied (the batches' staging stays).
+func Crash(s *Store) {
+	s.gc.close()
+	s.wnc.Close()
+	s.nc.Close()
+	s.emb.srv.Shutdown()
+	s.emb.srv.WaitForShutdown()
+}

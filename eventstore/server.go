@@ -44,12 +44,17 @@ const DefaultListen = "127.0.0.1:4222"
 type embedded struct {
 	srv      *server.Server
 	seedPath string
+	stager   *stager
+	// leftovers are staging directories of earlier processes, removed
+	// once the server has restored the streams (and finished any batch
+	// interrupted by a crash from them).
+	leftovers []string
 }
 
 // startEmbedded starts a JetStream server storing under dataDir. listen is
 // "host:port", or ListenOff. With syncAlways every write is fsynced before
-// it is acknowledged.
-func startEmbedded(dataDir, listen string, syncAlways bool, log *slog.Logger) (*embedded, error) {
+// it is acknowledged; staging says where atomic batches are staged.
+func startEmbedded(dataDir, listen string, syncAlways bool, staging BatchStaging, log *slog.Logger) (*embedded, error) {
 	if dataDir == "" {
 		return nil, errors.New("embedded server: a data directory is required")
 	}
@@ -79,6 +84,11 @@ func startEmbedded(dataDir, listen string, syncAlways bool, log *slog.Logger) (*
 		}
 		opts.Host, opts.Port = host, port
 	}
+	// nats-server keeps its file store in <dataDir>/jetstream.
+	st, leftovers, err := newStager(filepath.Join(dataDir, "jetstream"), staging)
+	if err != nil {
+		return nil, fmt.Errorf("embedded server: %w", err)
+	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("embedded server: %w", err)
@@ -91,7 +101,7 @@ func startEmbedded(dataDir, listen string, syncAlways bool, log *slog.Logger) (*
 		srv.Shutdown()
 		return nil, fmt.Errorf("embedded server: not ready after 30s (is %s already in use?)", listen)
 	}
-	return &embedded{srv: srv, seedPath: seedPath}, nil
+	return &embedded{srv: srv, seedPath: seedPath, stager: st, leftovers: leftovers}, nil
 }
 
 // splitListen parses "host:port"; port 0 picks a free port.
@@ -157,9 +167,20 @@ func (e *embedded) clientURL() string {
 	return e.srv.ClientURL()
 }
 
+// stage makes stream's atomic batches staged as the server was started
+// to stage them (memory or disk). The stream must exist.
+func (e *embedded) stage(stream string) error {
+	if e.leftovers != nil {
+		removeLeftovers(e.leftovers)
+		e.leftovers = nil
+	}
+	return e.stager.stage(stream)
+}
+
 func (e *embedded) shutdown() {
 	e.srv.Shutdown()
 	e.srv.WaitForShutdown()
+	e.stager.close()
 }
 
 // serverLogger sends nats-server's log lines to slog.

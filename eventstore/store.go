@@ -70,6 +70,11 @@ type Options struct {
 	// for real data: a power cut loses acknowledged commands. Benchmarks use
 	// it to compare.
 	NoSync bool
+	// BatchStaging says where the embedded server stages atomic batches
+	// (StagingAuto: in memory where Linux's tmpfs is at hand). Ignored with
+	// URL: a cluster stages in memory anyway. See
+	// docs/decisions/0010-batch-staging-in-memory.md.
+	BatchStaging BatchStaging
 	// NoGroupCommit makes every Append publish its message on its own
 	// instead of through the group commit (see
 	// docs/decisions/0007-group-commit.md). Benchmarks use it to compare.
@@ -130,7 +135,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		if opts.Replicas == 0 {
 			opts.Replicas = 1
 		}
-		if s.emb, err = startEmbedded(opts.DataDir, opts.Listen, !opts.NoSync, opts.Logger); err != nil {
+		if s.emb, err = startEmbedded(opts.DataDir, opts.Listen, !opts.NoSync, opts.BatchStaging, opts.Logger); err != nil {
 			return nil, err
 		}
 	}
@@ -144,6 +149,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
 	if err := s.ensureStream(ctx, opts); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.StageBatches(s.name); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -252,6 +261,22 @@ func isTransient(err error) bool {
 		errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) ||
 		errors.Is(err, jetstream.ErrJetStreamNotEnabled)
 }
+
+// StageBatches makes the atomic batches of stream, a stream of the
+// embedded server, staged where Options.BatchStaging says, as the event
+// stream's are. The engine's other streams that publish atomic batches
+// (the access log) call it after creating their stream; with an external
+// server it does nothing.
+func (s *Store) StageBatches(stream string) error {
+	if s.emb == nil {
+		return nil
+	}
+	return s.emb.stage(stream)
+}
+
+// BatchesInMemory reports whether the embedded server stages atomic
+// batches in memory.
+func (s *Store) BatchesInMemory() bool { return s.emb != nil && s.emb.stager.inMemory() }
 
 // Replicas returns the event stream's number of replicas, which the
 // engine's other streams and buckets follow.

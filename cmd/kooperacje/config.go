@@ -36,6 +36,8 @@ type storeConfig struct {
 	replicas   int
 	instance   string
 	noSync     bool
+	staging    string // --batch-staging as given
+	batches    eventstore.BatchStaging
 	masterKey  string // file
 	demo       bool   // a demo installation may generate its master key
 }
@@ -52,6 +54,7 @@ func (c *storeConfig) register(fs *flag.FlagSet, listen string) {
 	fs.StringVar(&c.stream, "stream", eventstore.DefaultStream, "name of the event stream")
 	fs.IntVar(&c.replicas, "replicas", 0, "stream replicas (default 1 embedded; with --nats-url, the existing stream's, or 3 for a new one)")
 	fs.StringVar(&c.instance, "instance", host, "name of this engine instance (its projection consumer and checkpoint)")
+	fs.StringVar(&c.staging, "batch-staging", "auto", "where the embedded server stages group commits before committing them: memory (tmpfs, one fsync a batch), disk, or auto (memory where /dev/shm is tmpfs)")
 	fs.BoolVar(&c.noSync, "unsafe-no-fsync", false, "acknowledge writes before they are fsynced (benchmarks only: a power cut loses data)")
 	fs.StringVar(&c.masterKey, "master-key-file", "", "file with the master key that wraps the families' data keys (or set "+MasterKeyEnv+")")
 }
@@ -92,6 +95,14 @@ func (c *storeConfig) validate() error {
 	if c.natsCreds != "" && c.natsNKey != "" {
 		return usagef("give --nats-creds or --nats-nkey, not both")
 	}
+	staging, err := eventstore.ParseBatchStaging(c.staging)
+	if err != nil {
+		return usagef("--batch-staging: %v", err)
+	}
+	if c.natsURL != "" && c.staging != "auto" {
+		return usagef("--batch-staging goes with the embedded server; a cluster stages batches in memory anyway")
+	}
+	c.batches = staging
 	if c.replicas < 0 || c.replicas > 5 {
 		return usagef("--replicas %d: JetStream allows 1 to 5", c.replicas)
 	}
@@ -144,7 +155,7 @@ func (c *storeConfig) open(ctx context.Context, master vault.MasterKey, log *slo
 	}
 	store, err := eventstore.Open(ctx, eventstore.Options{
 		DataDir: c.data, Listen: c.natsListen, URL: c.natsURL, CredsFile: c.natsCreds, NKeyFile: c.natsNKey,
-		Stream: c.stream, Replicas: c.replicas, NoSync: c.noSync, Name: "kooperacje-" + c.instance, Logger: log,
+		Stream: c.stream, Replicas: c.replicas, NoSync: c.noSync, BatchStaging: c.batches, Name: "kooperacje-" + c.instance, Logger: log,
 	})
 	if err != nil {
 		return nil, nil, err

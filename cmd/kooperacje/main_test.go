@@ -277,6 +277,8 @@ func TestBadCommandLines(t *testing.T) {
 		{"both credentials and an nkey", []string{"serve", "--nats-url", "nats://a:4222", "--nats-creds", "a", "--nats-nkey", "b"}, "not both"},
 		{"replicas on the embedded server", []string{"serve", "--replicas", "3"}, "needs a cluster"},
 		{"too many replicas", []string{"serve", "--nats-url", "nats://a:4222", "--replicas", "7"}, "1 to 5"},
+		{"an unknown batch staging", []string{"serve", "--batch-staging", "ram"}, `batch staging "ram": use auto, memory or disk`},
+		{"batch staging with a cluster", []string{"serve", "--nats-url", "nats://a:4222", "--batch-staging", "disk"}, "goes with the embedded server"},
 		{"an instance name with a space", []string{"serve", "--instance", "a b"}, `--instance "a b"`},
 		{"an unknown log level", []string{"serve", "--log-level", "loud"}, `--log-level "loud"`},
 		{"a stray argument", []string{"serve", "extra"}, "takes no arguments"},

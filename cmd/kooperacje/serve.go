@@ -167,6 +167,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer e.close(context.Background(), log)
+	if c.natsURL == "" {
+		where := "disk (--batch-staging disk, or no tmpfs at /dev/shm): each group commit costs about four fsyncs"
+		if e.store.BatchesInMemory() {
+			where = "memory (/dev/shm): each group commit costs one fsync"
+		}
+		log.Info("group commits are staged in " + where)
+	}
 	if c.demo {
 		if err := loadDemo(ctx, e.handler, c.data); err != nil {
 			return err

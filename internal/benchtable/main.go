@@ -117,6 +117,9 @@ func write(w io.Writer, results map[string]metrics, cpu string) {
 	if cpu != "" {
 		fmt.Fprintf(w, ", %s", cpu)
 	}
+	if m, ok := results["BenchmarkCommands/clients=64"]; ok {
+		fmt.Fprintf(w, "; group commits staged %s", map[bool]string{true: "in memory", false: "on disk"}[m["batches-in-memory"] == 1])
+	}
 	fmt.Fprintln(w, ")")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| measure | engine | raw JetStream | ratio | target | met |")

@@ -75,6 +75,11 @@ func BenchmarkCommands(b *testing.B) {
 				}
 				if clients == 64 {
 					b.ReportMetric(rawBatchRate(b, s, size), "raw-batch-msg/s")
+					inMemory := 0.0
+					if s.store.BatchesInMemory() {
+						inMemory = 1
+					}
+					b.ReportMetric(inMemory, "batches-in-memory")
 				}
 			}
 		})

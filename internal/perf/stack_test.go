@@ -52,6 +52,7 @@ func openStack(tb testing.TB) *stack {
 	cfg.Subjects = []string{"raw.>"}
 	_, err = store.JetStream().CreateOrUpdateStream(ctx, cfg)
 	require.NoError(tb, err)
+	require.NoError(tb, store.StageBatches(rawStream), "the raw stream stages its batches as the event stream does")
 	s := &stack{store: store, keys: keys, handler: &domain.Handler{Store: store, Cache: domain.NewCache(0)}, js: store.JetStream()}
 	s.world = s.newWorld(tb)
 	return s
