@@ -3,11 +3,13 @@ package eventstore
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/kooperacje/kooperacje/domain"
 )
@@ -30,24 +32,79 @@ type Protector interface {
 type sealFunc func(value string, date bool) (any, error)
 
 // mapPersonal applies fn to the given personal fields of an event's
-// payload, through a generic JSON tree.
+// payload: the payload's tokens are copied one by one, and each non-empty
+// string at a personal field's path is replaced by what fn returns for it
+// (a string, or nil for null). Absent, null and empty values are left as
+// they are: nothing personal to seal.
 func mapPersonal(eventType string, payload []byte, fields []domain.PersonalField, fn sealFunc) ([]byte, error) {
 	if len(fields) == 0 {
 		return payload, nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	dec.UseNumber()
-	var tree any
-	if err := dec.Decode(&tree); err != nil {
-		return nil, fmt.Errorf("payload of %s: %w", eventType, err)
-	}
-	for _, f := range fields {
-		var err error
-		if tree, err = walk(tree, f.Path, f.Date, fn); err != nil {
-			return nil, err
+	// As lenient as encoding/json, which wrote the payload.
+	lenient := []jsontext.Options{jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)}
+	dec := jsontext.NewDecoder(bytes.NewReader(payload), lenient...)
+	var out bytes.Buffer
+	out.Grow(len(payload) + 96*len(fields))
+	enc := jsontext.NewEncoder(&out, lenient...)
+	for {
+		kind, n := dec.StackIndex(dec.StackDepth())
+		name := kind == '{' && n%2 == 0 // the next string names a member
+		tok, err := dec.ReadToken()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("payload of %s: %w", eventType, err)
+		}
+		if !name && tok.Kind() == '"' {
+			if f, ok := personalAt(dec.StackPointer(), fields); ok {
+				if tok, err = sealToken(tok.String(), f.Date, fn); err != nil {
+					return nil, err
+				}
+			}
+		}
+		if err := enc.WriteToken(tok); err != nil {
+			return nil, fmt.Errorf("payload of %s: %w", eventType, err)
 		}
 	}
-	return json.Marshal(tree)
+	return bytes.TrimSuffix(out.Bytes(), []byte("\n")), nil
+}
+
+// sealToken is the token that stands for the personal string s.
+func sealToken(s string, date bool, fn sealFunc) (jsontext.Token, error) {
+	if s == "" {
+		return jsontext.String(""), nil
+	}
+	v, err := fn(s, date)
+	if err != nil {
+		return jsontext.Token{}, err
+	}
+	switch v := v.(type) {
+	case nil:
+		return jsontext.Null, nil
+	case string:
+		return jsontext.String(v), nil
+	}
+	return jsontext.Token{}, fmt.Errorf("personal value of type %T", v)
+}
+
+// personalAt returns the personal field at the JSON pointer p, if any
+// ("*" in a field's path stands for any element of a list).
+func personalAt(p jsontext.Pointer, fields []domain.PersonalField) (domain.PersonalField, bool) {
+	for _, f := range fields {
+		i := 0
+		for tok := range p.Tokens() {
+			if i == len(f.Path) || (f.Path[i] != "*" && f.Path[i] != tok) {
+				i = -1
+				break
+			}
+			i++
+		}
+		if i == len(f.Path) {
+			return f, true
+		}
+	}
+	return domain.PersonalField{}, false
 }
 
 // personalDates lists the personal fields of each event type that are
@@ -64,39 +121,6 @@ var personalDates = sync.OnceValue(func() map[string][]domain.PersonalField {
 	}
 	return m
 })
-
-// walk applies fn to the strings at path below node.
-func walk(node any, path []string, date bool, fn sealFunc) (any, error) {
-	if len(path) == 0 {
-		s, ok := node.(string)
-		if !ok || s == "" {
-			return node, nil // absent, null or empty: nothing personal to seal
-		}
-		return fn(s, date)
-	}
-	switch n := node.(type) {
-	case map[string]any:
-		if child, ok := n[path[0]]; ok {
-			v, err := walk(child, path[1:], date, fn)
-			if err != nil {
-				return nil, err
-			}
-			n[path[0]] = v
-		}
-	case []any:
-		if path[0] != "*" {
-			return node, nil
-		}
-		for i := range n {
-			v, err := walk(n[i], path[1:], date, fn)
-			if err != nil {
-				return nil, err
-			}
-			n[i] = v
-		}
-	}
-	return node, nil
-}
 
 // sealEvent seals the personal data of one envelope's payload and reason.
 func (s *Store) sealEvent(ctx context.Context, w *wireEvent) error {
