@@ -1,6 +1,7 @@
 package eventstore
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -31,16 +32,34 @@ func (s *Store) chainKey(ctx context.Context) ([]byte, error) {
 
 // chain sets w's PrevHash to prev and its Hash to the digest of prev and
 // the event as stored (sealed payload included, Hash left out), and
-// returns the new hash. With a key the digest is HMAC-SHA-256, else
-// SHA-256.
-func chain(key []byte, prev string, w *wireEvent) (string, error) {
+// returns the new hash and the event's JSON as stored, Hash included
+// (what json.Marshal gives for w, without marshaling it twice). With a key
+// the digest is HMAC-SHA-256, else SHA-256.
+func chain(key []byte, prev string, w *wireEvent) (string, []byte, error) {
 	w.PrevHash, w.Hash = prev, ""
-	h, err := digest(key, w)
+	b, err := json.Marshal(w)
 	if err != nil {
-		return "", err
+		return "", nil, fmt.Errorf("hash event %s: %w", w.EventID, err)
 	}
-	w.Hash = h
-	return h, nil
+	w.Hash = digestOf(key, b)
+	return w.Hash, withHash(b, w.Hash), nil
+}
+
+// payloadMember starts the last member of a stored event's JSON. The
+// envelope's members come before it, and no string of theirs can hold it
+// (their quotes are escaped), so its first occurrence is the payload's.
+var payloadMember = []byte(`,"payload":`)
+
+// withHash inserts the hash member into the JSON of an event marshaled
+// without it, where json.Marshal puts it: just before the payload.
+func withHash(b []byte, h string) []byte {
+	i := bytes.Index(b, payloadMember)
+	out := make([]byte, 0, len(b)+len(h)+10)
+	out = append(out, b[:i]...)
+	out = append(out, `,"hash":"`...)
+	out = append(out, h...)
+	out = append(out, '"')
+	return append(out, b[i:]...)
 }
 
 // digest computes the hash of a stored event whose Hash is empty.
@@ -49,6 +68,11 @@ func digest(key []byte, w *wireEvent) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("hash event %s: %w", w.EventID, err)
 	}
+	return digestOf(key, b), nil
+}
+
+// digestOf is the hash of an event's JSON, its Hash left out.
+func digestOf(key []byte, b []byte) string {
 	var m hash.Hash
 	if key != nil {
 		m = hmac.New(sha256.New, key)
@@ -56,5 +80,5 @@ func digest(key []byte, w *wireEvent) (string, error) {
 		m = sha256.New()
 	}
 	m.Write(b)
-	return hex.EncodeToString(m.Sum(nil)), nil
+	return hex.EncodeToString(m.Sum(nil))
 }

@@ -47,30 +47,34 @@ var ErrCorrupt = errors.New("eventstore: corrupt message")
 // chaining each event to the one before (prev, the hash of the aggregate's
 // last stored event). It returns the hash of the last event.
 func (s *Store) encode(ctx context.Context, subject, prev string, envs []domain.Envelope) (*nats.Msg, string, error) {
-	c := wireCommit{Events: make([]wireEvent, len(envs))}
 	types := make([]string, len(envs))
 	key, err := s.chainKey(ctx)
 	if err != nil {
 		return nil, "", err
 	}
+	// The body is what json.Marshal gives for a wireCommit, built from
+	// each event's JSON as the hash chain marshaled it.
+	body := append(make([]byte, 0, 1024*len(envs)), `{"events":[`...)
 	for i, env := range envs {
 		payload, err := domain.EncodeEvent(env.Payload)
 		if err != nil {
 			return nil, "", err
 		}
-		c.Events[i] = wireEvent{Envelope: env, Payload: payload}
-		if err := s.sealEvent(ctx, &c.Events[i]); err != nil {
+		w := wireEvent{Envelope: env, Payload: payload}
+		if err := s.sealEvent(ctx, &w); err != nil {
 			return nil, "", err
 		}
-		if prev, err = chain(key, prev, &c.Events[i]); err != nil {
+		var b []byte
+		if prev, b, err = chain(key, prev, &w); err != nil {
 			return nil, "", err
 		}
+		if i > 0 {
+			body = append(body, ',')
+		}
+		body = append(body, b...)
 		types[i] = env.Type
 	}
-	body, err := json.Marshal(c)
-	if err != nil {
-		return nil, "", fmt.Errorf("encode events: %w", err)
-	}
+	body = append(body, "]}"...)
 	if len(body) > MaxCommitBytes {
 		return nil, "", domain.Invalid("", "the command's events take %d bytes; at most %d are allowed", len(body), MaxCommitBytes)
 	}
