@@ -310,11 +310,33 @@ func (k *Keyring) Rotate(ctx context.Context, old, next MasterKey) (int, error) 
 // Seal returns plaintext sealed with the family's data key, creating the
 // key on first use (eventstore.Protector). An erased family is ErrErased.
 func (k *Keyring) Seal(ctx context.Context, familyID, plaintext string) (string, error) {
-	dk, err := k.DataKey(ctx, familyID, true)
+	a, err := k.aead(ctx, familyID, true)
 	if err != nil {
 		return "", fmt.Errorf("seal for family %s: %w", familyID, err)
 	}
-	return Seal(dk, familyID, plaintext), nil
+	return sealText(a, familyID, plaintext), nil
+}
+
+// aead returns the cipher of a family's data key, built once while the
+// key is cached (creating the key if create and it has none).
+func (k *Keyring) aead(ctx context.Context, familyID string, create bool) (cipher.AEAD, error) {
+	k.mu.Lock()
+	a, ok := k.aeads[familyID]
+	k.mu.Unlock()
+	if ok {
+		return a, nil
+	}
+	dk, err := k.DataKey(ctx, familyID, create)
+	if err != nil {
+		return nil, err
+	}
+	a = gcm(dk)
+	k.mu.Lock()
+	if _, still := k.cache[familyKey(familyID)]; still {
+		k.aeads[familyID] = a
+	}
+	k.mu.Unlock()
+	return a, nil
 }
 
 // Open returns the plaintext of a value sealed for the family, or erased
@@ -324,23 +346,12 @@ func (k *Keyring) Open(ctx context.Context, familyID, value string) (string, boo
 	if !IsSealed(value) {
 		return value, false, nil
 	}
-	k.mu.Lock()
-	a, ok := k.aeads[familyID]
-	k.mu.Unlock()
-	if !ok {
-		dk, err := k.DataKey(ctx, familyID, false)
-		if errors.Is(err, ErrErased) {
-			return "", true, nil
-		}
-		if err != nil {
-			return "", false, fmt.Errorf("open for family %s: %w", familyID, err)
-		}
-		a = gcm(dk)
-		k.mu.Lock()
-		if _, still := k.cache[familyKey(familyID)]; still {
-			k.aeads[familyID] = a
-		}
-		k.mu.Unlock()
+	a, err := k.aead(ctx, familyID, false)
+	if errors.Is(err, ErrErased) {
+		return "", true, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("open for family %s: %w", familyID, err)
 	}
 	pt, err := openText(a, familyID, value)
 	if err != nil {

@@ -132,9 +132,11 @@ func gcm(key []byte) cipher.AEAD {
 }
 
 // seal encrypts plaintext with key, binding it to aad: nonce || ciphertext.
-func seal(key, plaintext, aad []byte) []byte {
-	a := gcm(key)
-	nonce := make([]byte, a.NonceSize())
+func seal(key, plaintext, aad []byte) []byte { return sealWith(gcm(key), plaintext, aad) }
+
+// sealWith is seal with a ready cipher.
+func sealWith(a cipher.AEAD, plaintext, aad []byte) []byte {
+	nonce := make([]byte, a.NonceSize(), a.NonceSize()+len(plaintext)+a.Overhead())
 	_, _ = rand.Read(nonce)
 	return a.Seal(nonce, nonce, plaintext, aad)
 }
@@ -156,7 +158,12 @@ func openWith(a cipher.AEAD, sealed, aad []byte) ([]byte, error) {
 
 // Seal returns plaintext sealed with a family's data key, as text.
 func Seal(dataKey []byte, familyID, plaintext string) string {
-	return SealedPrefix + base64.RawStdEncoding.EncodeToString(seal(dataKey, []byte(plaintext), []byte(familyID)))
+	return sealText(gcm(dataKey), familyID, plaintext)
+}
+
+// sealText is Seal with a ready cipher.
+func sealText(a cipher.AEAD, familyID, plaintext string) string {
+	return SealedPrefix + base64.RawStdEncoding.EncodeToString(sealWith(a, []byte(plaintext), []byte(familyID)))
 }
 
 // IsSealed reports whether s is a sealed value.
