@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -181,6 +182,19 @@ func TestServeWithoutDemoCreatesTheFirstAdmin(t *testing.T) {
 	var list struct{ Items []any }
 	require.Equal(t, http.StatusOK, getJSON(t, base+"/api/v1/partnerships", strings.TrimSpace(string(token)), &list))
 	assert.Empty(t, list.Items, "no demo data without --demo")
+
+	// The group commit's counters: the first administrator's commands
+	// went out alone.
+	resp, err := http.Get(base + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	metrics, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	single := regexp.MustCompile(`(?m)^kooperacje_group_commit_messages_total\{how="single"\} (\d+)$`).FindSubmatch(metrics)
+	require.NotNil(t, single, "%s", metrics)
+	assert.NotEqual(t, "0", string(single[1]), "the first administrator's commands were written")
+	assert.Contains(t, string(metrics), "kooperacje_group_commit_refused_batches_total 0\n")
+	assert.Regexp(t, `(?m)^kooperacje_batch_staging_in_memory [01]$`, string(metrics))
 }
 
 func TestServeFinishesAFirstAdminCutOffByACrash(t *testing.T) {

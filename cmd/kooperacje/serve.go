@@ -117,8 +117,10 @@ func startEngine(ctx context.Context, c serveConfig, log *slog.Logger) (*engine,
 		store.Close()
 		return nil, err
 	}
+	reg := prometheus.NewRegistry()
+	registerStoreMetrics(reg, store)
 	e.api = api.New(api.Config{Access: access, Handler: e.handler, Runner: e.runner, Institutions: e.institutions, Partnerships: e.partnerships,
-		Users: e.users, Families: e.families, Indicators: e.indicators, Events: store, Keys: keys, Stream: store, Pseudonyms: keys, Store: store, Logger: log, Registry: prometheus.NewRegistry()})
+		Users: e.users, Families: e.families, Indicators: e.indicators, Events: store, Keys: keys, Stream: store, Pseudonyms: keys, Store: store, Logger: log, Registry: reg})
 	return e, nil
 }
 
