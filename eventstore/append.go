@@ -50,7 +50,7 @@ func (s *Store) Append(ctx context.Context, aggregate, id string, expectedVersio
 	if errors.Is(err, domain.ErrVersionConflict) {
 		// The aggregate moved on, perhaps by this very command: a retry after
 		// a try whose answer was lost (a timeout in a leader failover).
-		if res, found, ferr := s.findCommand(ctx, subject, meta.CommandID); ferr != nil || found {
+		if res, _, found, ferr := s.findCommand(ctx, subject, meta.CommandID); ferr != nil || found {
 			return res, ferr
 		}
 	}
@@ -94,19 +94,34 @@ func (s *Store) Append(ctx context.Context, aggregate, id string, expectedVersio
 		if isWrongLastSequence(err) {
 			// JetStream checks the expected sequence before its duplicate
 			// window: a retry of a command that was stored lands here.
-			if res, found, ferr := s.findCommand(ctx, subject, meta.CommandID); ferr != nil || found {
-				return res, ferr
+			if res, hash, found, ferr := s.findCommand(ctx, subject, meta.CommandID); ferr != nil || found {
+				return s.own(subject, res, hash, lastHash), ferr
 			}
 			return domain.Result{}, domain.ErrVersionConflict.With("", "the %s has changed since version %d", aggregate, expectedVersion)
 		}
 		return domain.Result{}, fmt.Errorf("publish to %s: %w", subject, err)
 	}
 	if duplicate {
-		return s.resultAt(ctx, seq)
+		res, hash, err := s.resultAt(ctx, seq)
+		return s.own(subject, res, hash, lastHash), err
 	}
 	version := expectedVersion + int64(len(events))
 	s.remember(subject, position{version: version, sequence: seq, hash: lastHash})
 	return domain.Result{AggregateType: aggregate, AggregateID: id, Version: version, Sequence: seq}, nil
+}
+
+// own turns the stored result of a command found already stored into this
+// append's own first result when the stored message is the one this
+// append encoded (its last event's hash, which covers the fresh event ids
+// and recording time): a group commit stored it and its answer was lost
+// (a stream leader gone), and publishing the message on its own then met
+// it. Any other stored message of the command is a duplicate.
+func (s *Store) own(subject string, res domain.Result, storedHash, lastHash string) domain.Result {
+	if res.Duplicate && storedHash != "" && storedHash == lastHash {
+		res.Duplicate = false
+		s.remember(subject, position{version: res.Version, sequence: res.Sequence, hash: lastHash})
+	}
+	return res
 }
 
 // isWrongLastSequence reports JetStream's answer to a stale expected
@@ -172,14 +187,14 @@ func (s *Store) forget(subject string) {
 
 // resultAt returns the result of the command stored at seq, for a retried
 // command that JetStream recognised as a duplicate.
-func (s *Store) resultAt(ctx context.Context, seq uint64) (domain.Result, error) {
+func (s *Store) resultAt(ctx context.Context, seq uint64) (domain.Result, string, error) {
 	msg, err := s.stream.GetMsg(ctx, seq)
 	if err != nil {
-		return domain.Result{}, fmt.Errorf("load first result at sequence %d: %w", seq, err)
+		return domain.Result{}, "", fmt.Errorf("load first result at sequence %d: %w", seq, err)
 	}
 	v, err := strconv.ParseInt(msg.Header.Get(HeaderVersion), 10, 64)
 	if err != nil {
-		return domain.Result{}, fmt.Errorf("%w: sequence %d has no valid %s header", ErrCorrupt, seq, HeaderVersion)
+		return domain.Result{}, "", fmt.Errorf("%w: sequence %d has no valid %s header", ErrCorrupt, seq, HeaderVersion)
 	}
 	return domain.Result{
 		AggregateType: msg.Header.Get(HeaderAggregateType),
@@ -187,12 +202,12 @@ func (s *Store) resultAt(ctx context.Context, seq uint64) (domain.Result, error)
 		Version:       v,
 		Sequence:      seq,
 		Duplicate:     true,
-	}, nil
+	}, msg.Header.Get(HeaderHash), nil
 }
 
 // findCommand looks for the message of a command on a subject, reading
-// headers only, and returns its result.
-func (s *Store) findCommand(ctx context.Context, subject, commandID string) (domain.Result, bool, error) {
+// headers only, and returns its result and its last event's hash.
+func (s *Store) findCommand(ctx context.Context, subject, commandID string) (domain.Result, string, bool, error) {
 	var found uint64
 	err := s.eachMsg(ctx, subject, func(msg *jetstream.RawStreamMsg) error {
 		if msg.Header.Get(HeaderCommandID) == commandID {
@@ -201,10 +216,10 @@ func (s *Store) findCommand(ctx context.Context, subject, commandID string) (dom
 		return nil
 	})
 	if err != nil || found == 0 {
-		return domain.Result{}, false, err
+		return domain.Result{}, "", false, err
 	}
-	res, err := s.resultAt(ctx, found)
-	return res, err == nil, err
+	res, hash, err := s.resultAt(ctx, found)
+	return res, hash, err == nil, err
 }
 
 // eachMsg feeds fn every message of one subject in order, with batched

@@ -278,9 +278,20 @@ func (c *committer) run() {
 			case <-c.stop:
 				return
 			}
+			c.mu.Lock()
+			streaming := c.demand >= c.minBatch
+			c.mu.Unlock()
+			if streaming && !c.noBatch.Load() {
+				if c.stream() {
+					continue
+				}
+				break // nothing came: wait for the next message
+			}
 			c.gather()
 			c.gate.Lock()
-			batch, alone := c.take()
+			var f forming
+			_, alone := c.take(&f, false)
+			batch := f.batch
 			c.gate.Unlock()
 			for _, p := range alone {
 				p.out <- outcome{alone: true}
@@ -364,20 +375,29 @@ func (c *committer) gather() {
 	}
 }
 
-// take removes from the queue the messages of the next publish: in queue
-// order, at most one per subject and per message id, none on a subject
-// already in flight, within the batch bounds. Messages whose expectation
-// is older than what the committer itself stored on their subject cannot
-// succeed; they are returned as alone, to be answered one by one.
-func (c *committer) take() (batch, alone []*pending) {
+// forming is a batch being taken from the queue: its messages in the
+// order they are sent, and what take needs to keep one per subject and
+// message id within the bounds.
+type forming struct {
+	batch         []*pending
+	subjects, ids map[string]bool
+	bytes         int
+}
+
+// take moves from the queue into f the messages that may join it: in
+// queue order, at most one per subject and per message id, none on a
+// subject already in flight, within the batch bounds; it returns those it
+// added. Messages whose expectation is older than what the committer
+// itself stored on their subject cannot succeed; they are returned as
+// alone, to be answered one by one. It records the round's demand (the
+// batch and those left queued) unless keepDemand.
+func (c *committer) take(f *forming, keepDemand bool) (added, alone []*pending) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	limit := c.maxBatch
 	if c.noBatch.Load() {
 		limit = 1
 	}
-	var subjects, ids map[string]bool
-	bytes := 0
 	keep := c.queue[:0]
 	for _, p := range c.queue {
 		switch {
@@ -388,26 +408,135 @@ func (c *committer) take() (batch, alone []*pending) {
 			alone = append(alone, p)
 			c.stale.Add(1)
 			continue
-		case len(batch) >= limit, len(batch) > 0 && bytes+p.size > maxBatchBytes,
-			c.inflight[p.subject], subjects[p.subject], p.msgID != "" && ids[p.msgID]:
+		case len(f.batch) >= limit, len(f.batch) > 0 && f.bytes+p.size > maxBatchBytes,
+			c.inflight[p.subject], f.subjects[p.subject], p.msgID != "" && f.ids[p.msgID]:
 			keep = append(keep, p)
 			continue
 		}
-		if subjects == nil {
-			subjects, ids = map[string]bool{}, map[string]bool{}
+		if f.subjects == nil {
+			f.subjects, f.ids = map[string]bool{}, map[string]bool{}
 		}
 		p.taken = true
-		batch = append(batch, p)
-		subjects[p.subject], ids[p.msgID] = true, true
-		bytes += p.size
+		f.batch = append(f.batch, p)
+		added = append(added, p)
+		f.subjects[p.subject], f.ids[p.msgID] = true, true
+		f.bytes += p.size
+		c.inflight[p.subject] = true
 	}
 	clear(c.queue[len(keep):])
 	c.queue = keep
-	c.demand = len(batch) + len(keep)
-	for _, p := range batch {
-		c.inflight[p.subject] = true
+	if !keepDemand {
+		c.demand = len(f.batch) + len(keep)
 	}
-	return batch, alone
+	return added, alone
+}
+
+// stream forms the next batch while its appends are still being
+// prepared, sending each message to the server as it is taken (the server
+// stages it meanwhile) and the last with the commit, once the round's
+// demand is in or the gathering times out as in gather. A round of fewer
+// than two messages sends nothing ahead and goes out as publish would send
+// it. The committer holds a slot; stream passes it on to the publish, and
+// reports whether there was one (false: nothing came, the slot is free).
+func (c *committer) stream() bool {
+	ctx, cancel, gone := c.publishContext()
+	var (
+		f        forming
+		bp       jetstreamext.BatchPublisher
+		sendErr  error
+		held     *pending // the newest message, sent with the commit
+		stopping bool
+	)
+	c.mu.Lock()
+	demand := c.demand
+	c.mu.Unlock()
+	start := time.Now()
+	last, lastN := start, -1
+	for {
+		c.gate.Lock()
+		added, alone := c.take(&f, true)
+		c.gate.Unlock()
+		for _, p := range alone {
+			p.out <- outcome{alone: true}
+		}
+		for _, p := range added {
+			if held != nil && sendErr == nil {
+				if bp == nil {
+					bp, sendErr = jetstreamext.NewBatchPublisher(c.js, jetstreamext.BatchFlowControl{AckFirst: false})
+				}
+				if sendErr == nil {
+					sendErr = bp.AddMsg(batchCopy(held.msg))
+				}
+			}
+			held = p
+		}
+		c.mu.Lock()
+		queued := len(c.queue)
+		c.mu.Unlock()
+		n, now, preparing := len(f.batch), time.Now(), c.preparing.Load()
+		if n+queued != lastN {
+			last, lastN = now, n+queued
+		}
+		if n >= c.maxBatch || n >= demand && preparing == 0 || sendErr != nil || c.noBatch.Load() ||
+			now.Sub(start) >= gatherWait || now.Sub(last) >= gatherQuiet && preparing == 0 {
+			break
+		}
+		t := time.NewTimer(50 * time.Microsecond)
+		select {
+		case <-c.wake:
+		case <-t.C:
+		case <-c.stop:
+			stopping = true
+		}
+		t.Stop()
+		if stopping {
+			break // close answers the queued; what was taken is committed
+		}
+	}
+	c.mu.Lock()
+	c.demand = len(f.batch) + len(c.queue)
+	c.mu.Unlock()
+	batch := f.batch
+	if len(batch) == 0 {
+		cancel()
+		<-c.slots
+		return false
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		defer cancel()
+		if bp == nil { // one message: nothing was sent ahead
+			c.publish(batch)
+		} else {
+			var ack *jetstreamext.BatchAck
+			err := sendErr
+			if err == nil {
+				ack, err = bp.CommitMsg(ctx, batchCopy(held.msg))
+			} else {
+				_ = bp.Discard()
+			}
+			c.settleBatch(batch, ack, err, gone() || ctx.Err() != nil)
+		}
+		c.release(batch)
+	}()
+	return true
+}
+
+// testHookLoseBatchAnswer, when set and true, makes a stored batch's
+// answer count as lost (a stream leader gone after storing it).
+var testHookLoseBatchAnswer func() bool
+
+// batchCopy returns a copy of msg whose headers the batch may change: the
+// batch headers must not follow the message into a plain publish if the
+// batch is refused.
+func batchCopy(msg *nats.Msg) *nats.Msg {
+	m := *msg
+	m.Header = make(nats.Header, len(msg.Header)+3)
+	for k, v := range msg.Header {
+		m.Header[k] = v
+	}
+	return &m
 }
 
 // publish stores a lone message with a plain publish, or several as one
@@ -460,16 +589,19 @@ func (c *committer) publish(batch []*pending) {
 	}
 	msgs := make([]*nats.Msg, len(batch))
 	for i, p := range batch {
-		// A copy: the batch headers must not follow the message into a
-		// plain publish if the batch is refused.
-		m := *p.msg
-		m.Header = make(nats.Header, len(p.msg.Header)+3)
-		for k, v := range p.msg.Header {
-			m.Header[k] = v
-		}
-		msgs[i] = &m
+		msgs[i] = batchCopy(p.msg)
 	}
 	ack, err := jetstreamext.PublishMsgBatch(ctx, c.js, msgs, jetstreamext.BatchFlowControl{AckFirst: false})
+	c.settleBatch(batch, ack, err, gone() || ctx.Err() != nil)
+}
+
+// settleBatch answers the messages of an atomic batch from its
+// acknowledgement, or sends them all back to be published alone when the
+// batch was refused or its answer lost (lost).
+func (c *committer) settleBatch(batch []*pending, ack *jetstreamext.BatchAck, err error, lost bool) {
+	if err == nil && testHookLoseBatchAnswer != nil && testHookLoseBatchAnswer() {
+		err, lost = errors.New("test: answer lost"), true
+	}
 	if err == nil && (ack.Stream != c.name || ack.BatchSize != uint64(len(batch)) || ack.Sequence < uint64(len(batch))) {
 		err = fmt.Errorf("batch of %d acknowledged as %d ending at %d on %q", len(batch), ack.BatchSize, ack.Sequence, ack.Stream)
 	}
@@ -478,7 +610,7 @@ func (c *committer) publish(batch []*pending) {
 		if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstreamext.JSErrCodeBatchPublishNotEnabled {
 			c.noBatch.Store(true)
 		}
-		if gone() || ctx.Err() != nil {
+		if lost {
 			c.givenUp.Add(uint64(len(batch)))
 		} else {
 			c.refused.Add(1)

@@ -550,3 +550,36 @@ func TestCommitterGivesUpAPublishOnALostConnection(t *testing.T) {
 		})
 	}
 }
+
+// A group commit that stored its batch but whose answer was lost (a
+// stream leader gone right after storing it) sends its messages back to
+// their appends; each meets its own stored message and answers it as a
+// first write, not as a duplicate, and nothing is stored twice. A retry
+// of the command afterwards is the duplicate.
+func TestALostBatchAnswerIsAFirstWrite(t *testing.T) {
+	s := open(t, "")
+	ids := newAggregates(t, s, 10)
+	calls := make([]appendCall, len(ids))
+	for i, id := range ids {
+		calls[i] = appendCall{id: id, expected: 1, meta: meta()}
+	}
+	before := s.CommitStats()
+	defer eventstore.LoseBatchAnswers(1)()
+	answers := appendHeld(t, s, calls)
+	for i, a := range answers {
+		require.NoError(t, a.err)
+		assert.False(t, a.res.Duplicate, "append %d wrote its command", i)
+		assert.Equal(t, int64(2), a.res.Version)
+		requireStoredAt(t, s, a.res, calls[i].meta.CommandID)
+		envs, err := s.Load(context.Background(), domain.AggregateInstitution, ids[i])
+		require.NoError(t, err)
+		require.Len(t, envs, 2, "stored once")
+	}
+	st := s.CommitStats()
+	assert.Equal(t, before.GivenUp+uint64(len(ids)), st.GivenUp, "the stored batch's answer counted as lost")
+
+	again, err := s.Append(context.Background(), domain.AggregateInstitution, ids[0], 1, calls[0].meta, worker("w"))
+	require.NoError(t, err)
+	assert.True(t, again.Duplicate, "a retry of the command is the duplicate")
+	assert.Equal(t, answers[0].res.Sequence, again.Sequence)
+}

@@ -3,6 +3,7 @@ package eventstore
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -88,4 +89,13 @@ func Crash(s *Store) {
 	s.nc.Close()
 	s.emb.srv.Shutdown()
 	s.emb.srv.WaitForShutdown()
+}
+
+// LoseBatchAnswers makes the answers of the next n stored batches count as
+// lost, as when the stream leader goes right after storing them.
+func LoseBatchAnswers(n int) (restore func()) {
+	var left atomic.Int64
+	left.Store(int64(n))
+	testHookLoseBatchAnswer = func() bool { return left.Add(-1) >= 0 }
+	return func() { testHookLoseBatchAnswer = nil }
 }
