@@ -183,17 +183,17 @@ func (s *Store) readMsgs(ctx context.Context, from, to uint64, fn func(seq uint6
 			}
 			return fmt.Errorf("read: %w", err)
 		}
-		md, err := msg.Metadata()
+		seq, err := streamSequence(msg)
 		if err != nil {
 			return err
 		}
-		if md.Sequence.Stream > to {
+		if seq > to {
 			return nil
 		}
-		if err := fn(md.Sequence.Stream, msg); err != nil {
+		if err := fn(seq, msg); err != nil {
 			return err
 		}
-		if md.Sequence.Stream == to {
+		if seq == to {
 			return nil
 		}
 	}
@@ -230,16 +230,16 @@ func (s *Store) consumeMsgs(ctx context.Context, from, to uint64, fn func(seq ui
 		if finished {
 			return
 		}
-		md, err := msg.Metadata()
+		seq, err := streamSequence(msg)
 		switch {
 		case err != nil:
 			finishLocked(err)
-		case md.Sequence.Stream > to:
+		case seq > to:
 			finishLocked(nil)
 		default:
-			if err := fn(md.Sequence.Stream, msg); err != nil {
+			if err := fn(seq, msg); err != nil {
 				finishLocked(err)
-			} else if md.Sequence.Stream == to {
+			} else if seq == to {
 				finishLocked(nil)
 			}
 		}

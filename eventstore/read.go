@@ -121,7 +121,7 @@ func (s *Store) readDecoded(ctx context.Context, from, to uint64, wants func(str
 			return nil
 		}
 		readErr = s.consumeMsgs(ctx, from, to, func(seq uint64, msg jetstream.Msg) error {
-			types := msg.Headers().Get(HeaderEventTypes)
+			types := header(msg.Headers(), HeaderEventTypes)
 			b.msgs = append(b.msgs, decoded{seq: seq, subject: msg.Subject(), data: msg.Data(),
 				events: 1 + strings.Count(types, ","), skip: !wanted(types, wants)})
 			if len(b.msgs) == readBatch || seq == to {
@@ -213,13 +213,13 @@ func (s *Store) Subscribe(ctx context.Context, name string, from uint64, fn Comm
 		return nil, fmt.Errorf("create consumer %s: %w", name, err)
 	}
 	cc, err := cons.Consume(func(msg jetstream.Msg) {
-		md, err := msg.Metadata()
+		seq, err := streamSequence(msg)
 		if err != nil {
 			_ = msg.Term()
 			return
 		}
-		envs, derr := s.Decode(context.Background(), msg.Subject(), md.Sequence.Stream, msg.Data())
-		if err := fn(md.Sequence.Stream, envs, derr); err != nil {
+		envs, derr := s.Decode(context.Background(), msg.Subject(), seq, msg.Data())
+		if err := fn(seq, envs, derr); err != nil {
 			_ = msg.Nak()
 			return
 		}
