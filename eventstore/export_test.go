@@ -45,7 +45,7 @@ func SetLoadMaxBytes(s *Store, n int) { s.gets.maxBytes = n }
 // each whether the committer gave it back to be published alone, and the
 // error it answered with.
 func PublishThroughCommitter(ctx context.Context, js jetstream.JetStream, msgs ...*nats.Msg) (alone []bool, errs []error) {
-	c := newCommitter(js, "TEST", MinBatch, MaxBatch)
+	c := newCommitter(js, "TEST", MinBatch, MaxBatch, true)
 	defer c.close()
 	c.gate.Lock() // let them all queue before the committer takes any
 	alone, errs = make([]bool, len(msgs)), make([]error, len(msgs))
@@ -99,3 +99,7 @@ func LoseBatchAnswers(n int) (restore func()) {
 	testHookLoseBatchAnswer = func() bool { return left.Add(-1) >= 0 }
 	return func() { testHookLoseBatchAnswer = nil }
 }
+
+// SendsAhead reports whether the store's committer sends forming batches
+// to the server ahead of their commit.
+func SendsAhead(s *Store) bool { return s.gc.streams }

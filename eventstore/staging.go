@@ -104,10 +104,13 @@ func (st *stager) links() []string {
 }
 
 // removeLeftovers removes staging directories of earlier processes (the
-// server has finished their batches, if any, when it started).
+// server has finished their batches, if any, when it started): only
+// directories of the memory file system named as the store names them,
+// whatever a link in the data directory points at.
 func removeLeftovers(dirs []string) {
+	base := memoryFS()
 	for _, d := range dirs {
-		if strings.HasPrefix(filepath.Base(d), stagingPrefix) {
+		if base != "" && filepath.Dir(d) == base && strings.HasPrefix(filepath.Base(d), stagingPrefix) {
 			_ = os.RemoveAll(d)
 		}
 	}

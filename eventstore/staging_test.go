@@ -184,3 +184,47 @@ func TestParseBatchStaging(t *testing.T) {
 		})
 	}
 }
+
+// A batches link that points outside the memory file system (a data
+// directory copied or tampered with) never gets its target removed.
+func TestStagingRemovesOnlyItsOwnLeftovers(t *testing.T) {
+	shm := t.TempDir()
+	defer eventstore.SetMemoryFS(shm)()
+	dir := t.TempDir()
+	s, err := eventstore.Open(context.Background(), eventstore.Options{DataDir: dir, Listen: eventstore.ListenOff})
+	require.NoError(t, err)
+	link := batchesLink(t, dir, s.StreamName())
+	eventstore.Crash(s)
+
+	elsewhere := filepath.Join(t.TempDir(), "kooperacje-batches-KOOPERACJE-1")
+	require.NoError(t, os.Mkdir(elsewhere, 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(elsewhere, "keep"), []byte("x"), 0o600))
+	require.NoError(t, os.Remove(link))
+	require.NoError(t, os.Symlink(elsewhere, link))
+
+	open(t, dir)
+	_, err = os.Stat(filepath.Join(elsewhere, "keep"))
+	assert.NoError(t, err, "a directory outside the memory file system is not the store's to remove")
+}
+
+// Forming batches are sent ahead to the server where it stages them in
+// memory, not where it stages them on disk: a round that ends small would
+// then cost an atomic batch of several fsyncs instead of plain publishes.
+func TestBatchesAreSentAheadOnlyWhereStagingIsCheap(t *testing.T) {
+	for _, tc := range []struct {
+		staging eventstore.BatchStaging
+		ahead   bool
+	}{
+		{eventstore.StagingMemory, true},
+		{eventstore.StagingDisk, false},
+	} {
+		t.Run(string(tc.staging), func(t *testing.T) {
+			defer eventstore.SetMemoryFS(t.TempDir())()
+			s, err := eventstore.Open(context.Background(), eventstore.Options{DataDir: t.TempDir(), Listen: eventstore.ListenOff, BatchStaging: tc.staging})
+			require.NoError(t, err)
+			t.Cleanup(s.Close)
+			assert.Equal(t, tc.ahead, eventstore.SendsAhead(s))
+			batchOf(t, s, 12)
+		})
+	}
+}

@@ -173,7 +173,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 			s.Close()
 			return nil, fmt.Errorf("jetstream: %w", err)
 		}
-		s.gc = newCommitter(wjs, s.name, MinBatch, MaxBatch)
+		// A forming batch is sent ahead unless the embedded server stages
+		// batches on disk (an external cluster stages them in memory).
+		s.gc = newCommitter(wjs, s.name, MinBatch, MaxBatch, s.emb == nil || s.emb.stager.inMemory())
 	}
 	return s, nil
 }
