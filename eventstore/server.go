@@ -45,10 +45,6 @@ type embedded struct {
 	srv      *server.Server
 	seedPath string
 	stager   *stager
-	// leftovers are staging directories of earlier processes, removed
-	// once the server has restored the streams (and finished any batch
-	// interrupted by a crash from them).
-	leftovers []string
 }
 
 // startEmbedded starts a JetStream server storing under dataDir. listen is
@@ -85,7 +81,7 @@ func startEmbedded(dataDir, listen string, syncAlways bool, staging BatchStaging
 		opts.Host, opts.Port = host, port
 	}
 	// nats-server keeps its file store in <dataDir>/jetstream.
-	st, leftovers, err := newStager(filepath.Join(dataDir, "jetstream"), staging)
+	st, err := newStager(filepath.Join(dataDir, "jetstream"), staging)
 	if err != nil {
 		return nil, fmt.Errorf("embedded server: %w", err)
 	}
@@ -101,7 +97,7 @@ func startEmbedded(dataDir, listen string, syncAlways bool, staging BatchStaging
 		srv.Shutdown()
 		return nil, fmt.Errorf("embedded server: not ready after 30s (is %s already in use?)", listen)
 	}
-	return &embedded{srv: srv, seedPath: seedPath, stager: st, leftovers: leftovers}, nil
+	return &embedded{srv: srv, seedPath: seedPath, stager: st}, nil
 }
 
 // splitListen parses "host:port"; port 0 picks a free port.
@@ -169,13 +165,7 @@ func (e *embedded) clientURL() string {
 
 // stage makes stream's atomic batches staged as the server was started
 // to stage them (memory or disk). The stream must exist.
-func (e *embedded) stage(stream string) error {
-	if e.leftovers != nil {
-		removeLeftovers(e.leftovers)
-		e.leftovers = nil
-	}
-	return e.stager.stage(stream)
-}
+func (e *embedded) stage(stream string) error { return e.stager.stage(stream) }
 
 func (e *embedded) shutdown() {
 	e.srv.Shutdown()

@@ -1,11 +1,12 @@
 package eventstore
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 )
 
@@ -68,51 +69,53 @@ const batchesDir = "batches"
 type stager struct {
 	base     string // the memory file system's directory; "" stages on disk
 	storeDir string // the server's JetStream store, <data>/jetstream
+	// owner names this data directory in the names of its staging
+	// directories (a digest of its path), so that a start finds those of
+	// earlier processes on the same data directory, and only those.
+	owner string
 
-	mu   sync.Mutex
-	dirs map[string]string // link → the staging directory this process made
+	mu      sync.Mutex
+	dirs    map[string]string // link → the staging directory this process made
+	cleaned bool              // earlier processes' staging removed
 }
 
-// newStager prepares staging under storeDir as staging asks, and returns
-// the staging directories that earlier processes left linked from
-// storeDir: remove them (removeLeftovers) once the server has started and
-// finished any interrupted batch from them.
-func newStager(storeDir string, staging BatchStaging) (*stager, []string, error) {
-	st := &stager{storeDir: storeDir, dirs: map[string]string{}}
+// newStager prepares staging under storeDir as staging asks.
+func newStager(storeDir string, staging BatchStaging) (*stager, error) {
+	abs, err := filepath.Abs(storeDir)
+	if err != nil {
+		return nil, fmt.Errorf("batch staging: %w", err)
+	}
+	sum := sha256.Sum256([]byte(abs))
+	st := &stager{storeDir: storeDir, owner: hex.EncodeToString(sum[:6]), dirs: map[string]string{}}
 	if staging != StagingDisk {
 		st.base = memoryFS()
 		if st.base == "" && staging == StagingMemory {
-			return nil, nil, ErrNoMemoryFS
+			return nil, ErrNoMemoryFS
 		}
 	}
-	return st, st.links(), nil
+	return st, nil
 }
 
-// links returns the targets of the batches links under the store.
-func (st *stager) links() []string {
-	var out []string
-	accounts, _ := os.ReadDir(st.storeDir)
-	for _, a := range accounts {
-		streams, _ := os.ReadDir(filepath.Join(st.storeDir, a.Name(), "streams"))
-		for _, s := range streams {
-			if target, err := os.Readlink(filepath.Join(st.storeDir, a.Name(), "streams", s.Name(), batchesDir)); err == nil {
-				out = append(out, target)
-			}
-		}
-	}
-	return out
+// prefix starts the names of this data directory's staging directories
+// for stream ("*" for any stream).
+func (st *stager) prefix(stream string) string {
+	return stagingPrefix + stream + "-" + st.owner + "-"
 }
 
-// removeLeftovers removes staging directories of earlier processes (the
-// server has finished their batches, if any, when it started): only
-// directories of the memory file system named as the store names them,
-// whatever a link in the data directory points at.
-func removeLeftovers(dirs []string) {
+// removeLeftovers removes the staging directories that earlier processes
+// on this data directory left in the memory file system: a killed process
+// leaves its own, and the server, once started, has finished any batch it
+// found interrupted in them. Directories of other data directories, and
+// whatever a link points at outside the memory file system, are never
+// touched. Call it once the server has started, before the first stage.
+func (st *stager) removeLeftovers() {
 	base := memoryFS()
-	for _, d := range dirs {
-		if base != "" && filepath.Dir(d) == base && strings.HasPrefix(filepath.Base(d), stagingPrefix) {
-			_ = os.RemoveAll(d)
-		}
+	if base == "" {
+		return
+	}
+	old, _ := filepath.Glob(filepath.Join(base, st.prefix("*")+"*"))
+	for _, d := range old {
+		_ = os.RemoveAll(d)
 	}
 }
 
@@ -124,6 +127,12 @@ func (st *stager) inMemory() bool { return st.base != "" }
 // the stream's first atomic batch; a second call for the same stream does
 // nothing.
 func (st *stager) stage(stream string) error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if !st.cleaned {
+		st.removeLeftovers() // an earlier process's, in memory or not now
+		st.cleaned = true
+	}
 	if st.base == "" {
 		return nil
 	}
@@ -132,8 +141,6 @@ func (st *stager) stage(stream string) error {
 		return err
 	}
 	link := filepath.Join(dir, batchesDir)
-	st.mu.Lock()
-	defer st.mu.Unlock()
 	if _, ok := st.dirs[link]; ok {
 		return nil
 	}
@@ -142,7 +149,7 @@ func (st *stager) stage(stream string) error {
 	if err := os.Remove(link); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("stage batches of %s in memory: %w", stream, err)
 	}
-	target, err := os.MkdirTemp(st.base, stagingPrefix+stream+"-")
+	target, err := os.MkdirTemp(st.base, st.prefix(stream))
 	if err != nil {
 		return fmt.Errorf("stage batches of %s in memory: %w", stream, err)
 	}

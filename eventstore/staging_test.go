@@ -116,10 +116,23 @@ func TestStagingAfterACrash(t *testing.T) {
 	eventstore.Crash(s)
 	_, err = os.Stat(old)
 	require.NoError(t, err, "the staging outlives the crash, as tmpfs outlives a killed process")
+	// A process killed between making its staging directory and linking
+	// it leaves one no link points at; another data directory's is not
+	// this one's to remove.
+	name := filepath.Base(old)
+	orphan, err := os.MkdirTemp(shm, name[:strings.LastIndex(name, "-")+1])
+	require.NoError(t, err)
+	other := filepath.Join(shm, "kooperacje-batches-KOOPERACJE-000000000000-1")
+	require.NoError(t, os.Mkdir(other, 0o700))
 
 	s = open(t, dir)
-	_, err = os.Stat(old)
-	assert.ErrorIs(t, err, os.ErrNotExist, "the crashed process's staging is removed once the server has started")
+	for _, d := range []string{old, orphan} {
+		_, err = os.Stat(d)
+		assert.ErrorIs(t, err, os.ErrNotExist, "%s: the crashed process's staging is removed once the server has started", d)
+	}
+	_, err = os.Stat(other)
+	assert.NoError(t, err, "another data directory's staging stays")
+	require.NoError(t, os.Remove(other))
 	fresh := stagingTarget(t, dir, s.StreamName())
 	assert.NotEqual(t, old, fresh)
 	for _, id := range before {
