@@ -363,21 +363,34 @@ func (c *committer) gather() {
 		if n != lastN {
 			last, lastN = now, n
 		}
-		preparing := c.preparing.Load()
-		switch {
-		case n < 2, n >= c.maxBatch, n >= demand && preparing == 0:
-			return
-		case now.Sub(start) >= gatherWait, now.Sub(last) >= gatherQuiet && preparing == 0:
+		if n < 2 || c.gathered(n, demand, start, last) || c.pause() {
 			return
 		}
-		t := time.NewTimer(50 * time.Microsecond)
-		select {
-		case <-c.wake:
-		case <-t.C:
-		case <-c.stop:
-		}
-		t.Stop()
 	}
+}
+
+// gathered reports whether a round of n messages should go now: full,
+// its demand in with nothing more being prepared, or waited for long
+// enough (gatherWait since start, gatherQuiet since the last change of
+// the queue at last with nothing being prepared).
+func (c *committer) gathered(n, demand int, start, last time.Time) bool {
+	now, preparing := time.Now(), c.preparing.Load()
+	return n >= c.maxBatch || n >= demand && preparing == 0 ||
+		now.Sub(start) >= gatherWait || now.Sub(last) >= gatherQuiet && preparing == 0
+}
+
+// pause waits for a queued message, briefly, and reports whether the
+// committer is stopping.
+func (c *committer) pause() (stopping bool) {
+	t := time.NewTimer(50 * time.Microsecond)
+	defer t.Stop()
+	select {
+	case <-c.wake:
+	case <-t.C:
+	case <-c.stop:
+		return true
+	}
+	return false
 }
 
 // forming is a batch being taken from the queue: its messages in the
@@ -446,11 +459,10 @@ func (c *committer) take(f *forming, keepDemand bool) (added, alone []*pending) 
 func (c *committer) stream() bool {
 	ctx, cancel, gone := c.publishContext()
 	var (
-		f        forming
-		bp       jetstreamext.BatchPublisher
-		sendErr  error
-		held     *pending // the newest message, sent with the commit
-		stopping bool
+		f       forming
+		bp      jetstreamext.BatchPublisher
+		sendErr error
+		held    *pending // the newest message, sent with the commit
 	)
 	c.mu.Lock()
 	demand := c.demand
@@ -478,23 +490,14 @@ func (c *committer) stream() bool {
 		c.mu.Lock()
 		queued := len(c.queue)
 		c.mu.Unlock()
-		n, now, preparing := len(f.batch), time.Now(), c.preparing.Load()
+		n := len(f.batch)
 		if n+queued != lastN {
-			last, lastN = now, n+queued
+			last, lastN = time.Now(), n+queued
 		}
-		if n >= c.maxBatch || n >= demand && preparing == 0 || sendErr != nil || c.noBatch.Load() ||
-			now.Sub(start) >= gatherWait || now.Sub(last) >= gatherQuiet && preparing == 0 {
+		if sendErr != nil || c.noBatch.Load() || c.gathered(n, demand, start, last) {
 			break
 		}
-		t := time.NewTimer(50 * time.Microsecond)
-		select {
-		case <-c.wake:
-		case <-t.C:
-		case <-c.stop:
-			stopping = true
-		}
-		t.Stop()
-		if stopping {
+		if c.pause() {
 			break // close answers the queued; what was taken is committed
 		}
 	}

@@ -70,6 +70,16 @@ func newAggregates(t *testing.T, s *eventstore.Store, n int) []string {
 	return ids
 }
 
+// secondCommands are the appends of a second command on each aggregate
+// (expected version 1), each with a command id of its own.
+func secondCommands(ids []string) []appendCall {
+	calls := make([]appendCall, len(ids))
+	for i, id := range ids {
+		calls[i] = appendCall{id: id, expected: 1, meta: meta()}
+	}
+	return calls
+}
+
 // requireStoredAt checks that the message at each result's sequence is
 // that command's, on that aggregate, at that version.
 func requireStoredAt(t *testing.T, s *eventstore.Store, res domain.Result, commandID string) {
@@ -103,10 +113,7 @@ func TestALoneAppendIsAPlainPublish(t *testing.T) {
 func TestWaitingAppendsShareOneBatch(t *testing.T) {
 	s := open(t, "")
 	ids := newAggregates(t, s, 20)
-	calls := make([]appendCall, len(ids))
-	for i, id := range ids {
-		calls[i] = appendCall{id: id, expected: 1, meta: meta()}
-	}
+	calls := secondCommands(ids)
 	before := s.CommitStats()
 	answers := appendHeld(t, s, calls)
 	seqs := map[uint64]bool{}
@@ -211,10 +218,7 @@ func TestABatchWithAStaleExpectationFallsBackOneByOne(t *testing.T) {
 			_, err = openSecond(t, s).Append(ctx, domain.AggregateInstitution, ids[0], 1, meta(), worker("elsewhere"))
 			require.NoError(t, err)
 
-			calls := make([]appendCall, len(ids))
-			for i, id := range ids {
-				calls[i] = appendCall{id: id, expected: 1, meta: meta()}
-			}
+			calls := secondCommands(ids)
 			before := s.CommitStats()
 			answers := appendHeld(t, s, calls)
 			require.ErrorIs(t, answers[0].err, domain.ErrVersionConflict, "the stale command gets its own conflict")
@@ -456,10 +460,7 @@ func TestAStreamWithoutAtomicPublish(t *testing.T) {
 	require.NoError(t, err)
 
 	ids := newAggregates(t, s, 4)
-	calls := make([]appendCall, len(ids))
-	for i, id := range ids {
-		calls[i] = appendCall{id: id, expected: 1, meta: meta()}
-	}
+	calls := secondCommands(ids)
 	for i, a := range appendHeld(t, s, calls) {
 		require.NoError(t, a.err)
 		requireStoredAt(t, s, a.res, calls[i].meta.CommandID)
@@ -559,10 +560,7 @@ func TestCommitterGivesUpAPublishOnALostConnection(t *testing.T) {
 func TestALostBatchAnswerIsAFirstWrite(t *testing.T) {
 	s := open(t, "")
 	ids := newAggregates(t, s, 10)
-	calls := make([]appendCall, len(ids))
-	for i, id := range ids {
-		calls[i] = appendCall{id: id, expected: 1, meta: meta()}
-	}
+	calls := secondCommands(ids)
 	before := s.CommitStats()
 	defer eventstore.LoseBatchAnswers(1)()
 	answers := appendHeld(t, s, calls)

@@ -65,10 +65,7 @@ func TestGroupCommitOnAReplicatedStream(t *testing.T) {
 	ids := newAggregates(t, s, 5)
 	_, err := openR3("second").Append(ctx, domain.AggregateInstitution, ids[0], 1, meta(), worker("elsewhere"))
 	require.NoError(t, err)
-	calls := make([]appendCall, len(ids))
-	for i, id := range ids {
-		calls[i] = appendCall{id: id, expected: 1, meta: meta()}
-	}
+	calls := secondCommands(ids)
 	before := s.CommitStats()
 	answers := appendHeld(t, s, calls)
 	require.ErrorIs(t, answers[0].err, domain.ErrVersionConflict)

@@ -41,10 +41,7 @@ func stagingTarget(t *testing.T, dir, stream string) string {
 func batchOf(t *testing.T, s *eventstore.Store, n int) []string {
 	t.Helper()
 	ids := newAggregates(t, s, n)
-	calls := make([]appendCall, n)
-	for i, id := range ids {
-		calls[i] = appendCall{id: id, expected: 1, meta: meta()}
-	}
+	calls := secondCommands(ids)
 	before := s.CommitStats()
 	for i, a := range appendHeld(t, s, calls) {
 		require.NoError(t, a.err)
