@@ -53,14 +53,22 @@ func batchOf(t *testing.T, s *eventstore.Store, n int) []string {
 	return ids
 }
 
-func TestBatchesAreStagedInMemory(t *testing.T) {
-	shm := t.TempDir() // stands for /dev/shm
-	defer eventstore.SetMemoryFS(shm)()
-	dir := t.TempDir()
+// openStaged opens a store in a new data directory that stages batches
+// in memory: in shm, a directory standing for /dev/shm until the test
+// ends. The test closes the store (or crashes it).
+func openStaged(t *testing.T) (shm, dir string, s *eventstore.Store) {
+	t.Helper()
+	shm, dir = t.TempDir(), t.TempDir()
+	t.Cleanup(eventstore.SetMemoryFS(shm))
 	s, err := eventstore.Open(context.Background(), eventstore.Options{DataDir: dir, Listen: eventstore.ListenOff})
 	require.NoError(t, err)
+	return shm, dir, s
+}
+
+func TestBatchesAreStagedInMemory(t *testing.T) {
+	shm, dir, s := openStaged(t)
 	require.True(t, s.BatchesInMemory())
-	_, err = s.OpenAccessLog(context.Background(), 0)
+	_, err := s.OpenAccessLog(context.Background(), 0)
 	require.NoError(t, err)
 
 	events := stagingTarget(t, dir, s.StreamName())
@@ -103,15 +111,11 @@ func TestBatchesAreStagedInMemory(t *testing.T) {
 // interrupted batch from it when it starts again, and the store then
 // removes it and stages in a fresh directory.
 func TestStagingAfterACrash(t *testing.T) {
-	shm := t.TempDir()
-	defer eventstore.SetMemoryFS(shm)()
-	dir := t.TempDir()
-	s, err := eventstore.Open(context.Background(), eventstore.Options{DataDir: dir, Listen: eventstore.ListenOff})
-	require.NoError(t, err)
+	shm, dir, s := openStaged(t)
 	before := batchOf(t, s, 10)
 	old := stagingTarget(t, dir, s.StreamName())
 	eventstore.Crash(s)
-	_, err = os.Stat(old)
+	_, err := os.Stat(old)
 	require.NoError(t, err, "the staging outlives the crash, as tmpfs outlives a killed process")
 	// A process killed between making its staging directory and linking
 	// it leaves one no link points at; another data directory's is not
@@ -198,11 +202,7 @@ func TestParseBatchStaging(t *testing.T) {
 // A batches link that points outside the memory file system (a data
 // directory copied or tampered with) never gets its target removed.
 func TestStagingRemovesOnlyItsOwnLeftovers(t *testing.T) {
-	shm := t.TempDir()
-	defer eventstore.SetMemoryFS(shm)()
-	dir := t.TempDir()
-	s, err := eventstore.Open(context.Background(), eventstore.Options{DataDir: dir, Listen: eventstore.ListenOff})
-	require.NoError(t, err)
+	_, dir, s := openStaged(t)
 	link := batchesLink(t, dir, s.StreamName())
 	eventstore.Crash(s)
 
@@ -213,7 +213,7 @@ func TestStagingRemovesOnlyItsOwnLeftovers(t *testing.T) {
 	require.NoError(t, os.Symlink(elsewhere, link))
 
 	open(t, dir)
-	_, err = os.Stat(filepath.Join(elsewhere, "keep"))
+	_, err := os.Stat(filepath.Join(elsewhere, "keep"))
 	assert.NoError(t, err, "a directory outside the memory file system is not the store's to remove")
 }
 
