@@ -61,7 +61,7 @@ type Runner struct {
 	name  string
 	ps    []Projection
 	log   *slog.Logger
-	every time.Duration
+	every time.Duration // the shortest time between two checkpoints
 
 	mu        sync.Mutex
 	applied   uint64        // last stream sequence applied
@@ -309,6 +309,20 @@ func (r *Runner) WaitFor(ctx context.Context, seq uint64) error {
 	}
 }
 
+// checkpointShare bounds the part of the runner's time its periodic
+// checkpoints take: the next waits at least checkpointShare times as long
+// as the last took. While the read models are snapshotted the runner
+// applies nothing (a few milliseconds for a municipality's models, seconds
+// for hundreds of thousands of families), so a fixed interval would keep
+// large models' runner stalled most of the time.
+const checkpointShare = 100
+
+// nextCheckpoint is how long the checkpoint loop waits after a checkpoint
+// that took took.
+func (r *Runner) nextCheckpoint(took time.Duration) time.Duration {
+	return max(r.every, checkpointShare*took)
+}
+
 // Checkpoint saves the state of every projection at the current position,
 // if it moved since the last save.
 func (r *Runner) Checkpoint(ctx context.Context) error {
@@ -344,18 +358,24 @@ func (r *Runner) Checkpoint(ctx context.Context) error {
 
 func (r *Runner) checkpointLoop(stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
-	t := time.NewTicker(r.every)
+	t := time.NewTimer(r.every)
 	defer t.Stop()
 	for {
 		select {
 		case <-stop:
 			return
 		case <-t.C:
+			start := time.Now()
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			if err := r.Checkpoint(ctx); err != nil {
 				r.log.Warn("checkpoint failed", "err", err)
 			}
 			cancel()
+			took := time.Since(start)
+			if next := r.nextCheckpoint(took); next > r.every {
+				r.log.Debug("checkpoint was slow: the next waits longer", "took", took, "next", next)
+			}
+			t.Reset(r.nextCheckpoint(took))
 		}
 	}
 }

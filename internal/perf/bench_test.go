@@ -340,10 +340,16 @@ func BenchmarkProjectionLag(b *testing.B) {
 	s := openStack(b)
 	ctx := context.Background()
 	runner := s.live(b).runner
-	fids := s.newFamilies(b, 256)
-	var turn atomic.Int64
+	// At most one command a family at a time, as in the other figures
+	// (distinct families): a burst that piled several commands on one
+	// family would measure their conflicts and retries, not the lag.
+	free := make(chan string, 256)
+	for _, fid := range s.newFamilies(b, cap(free)) {
+		free <- fid
+	}
 	command := func() (uint64, error) {
-		fid := fids[int(turn.Add(1))%len(fids)]
+		fid := <-free
+		defer func() { free <- fid }()
 		res, err := s.handler.Execute(ctx, s.diagnosis(fid), benchMeta(), domain.AnyVersion)
 		return res.Sequence, err
 	}
