@@ -85,6 +85,11 @@ func newStager(storeDir string, staging BatchStaging) (*stager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("batch staging: %w", err)
 	}
+	// The same data directory by whatever path it is named (its parent
+	// exists; the store itself may not yet).
+	if parent, err := filepath.EvalSymlinks(filepath.Dir(abs)); err == nil {
+		abs = filepath.Join(parent, filepath.Base(abs))
+	}
 	sum := sha256.Sum256([]byte(abs))
 	st := &stager{storeDir: storeDir, owner: hex.EncodeToString(sum[:6]), dirs: map[string]string{}}
 	if staging != StagingDisk {
