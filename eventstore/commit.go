@@ -569,7 +569,10 @@ func (c *committer) publish(batch []*pending) {
 			m := *p.msg // the async publish sets the reply subject
 			f, err := c.js.PublishMsgAsync(&m)
 			if err != nil {
-				p.out <- outcome{err: err}
+				// Refused before sending (a connection being lost, too
+				// many publishes pending): nothing went out, and a lost
+				// connection sends the message back to its append.
+				c.settle(ctx, p, nil, err, gone)
 				continue
 			}
 			futures[i] = f

@@ -2,6 +2,8 @@ package eventstore
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -57,5 +59,23 @@ func TestStreamSequenceAgreesWithTheClientsMetadata(t *testing.T) {
 		assert.Equal(t, md.Sequence.Stream, seq)
 		assert.Equal(t, want, seq)
 		assert.Equal(t, msg.Headers().Get(HeaderEventTypes), header(msg.Headers(), HeaderEventTypes))
+	}
+}
+
+// Opening the stream on a cluster retries what a cluster that is still
+// forming answers, and nothing else.
+func TestTransientStreamErrors(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{&jetstream.APIError{Code: 503, ErrorCode: 10005, Description: "no suitable peers for placement"}, true},
+		{fmt.Errorf("create: %w", &jetstream.APIError{Code: 503, ErrorCode: 10005}), true},
+		{jetstream.ErrNoStreamResponse, true},
+		{context.DeadlineExceeded, true},
+		{&jetstream.APIError{Code: 400, ErrorCode: jetstream.JSErrCodeBadRequest, Description: "bad request"}, false},
+		{errors.New("stream name already in use with a different configuration"), false},
+	} {
+		assert.Equal(t, tc.want, isTransient(tc.err), "%v", tc.err)
 	}
 }

@@ -259,10 +259,18 @@ func (s *Store) ensureStream(ctx context.Context, opts Options) error {
 }
 
 func isTransient(err error) bool {
+	var apiErr *jetstream.APIError
 	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
 		errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) ||
-		errors.Is(err, jetstream.ErrJetStreamNotEnabled)
+		errors.Is(err, jetstream.ErrJetStreamNotEnabled) ||
+		// A cluster that has just formed may not know its peers' JetStream
+		// resources yet: "no suitable peers for placement".
+		errors.As(err, &apiErr) && apiErr.ErrorCode == errCodeNoSuitablePeers
 }
+
+// errCodeNoSuitablePeers is JetStream's error code for a stream that no
+// set of peers can place (yet).
+const errCodeNoSuitablePeers jetstream.ErrorCode = 10005
 
 // StageBatches makes the atomic batches of stream, a stream of the
 // embedded server, staged where Options.BatchStaging says, as the event
