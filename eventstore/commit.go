@@ -295,8 +295,9 @@ func (c *committer) run() {
 			c.gather()
 			c.gate.Lock()
 			var f forming
-			_, alone := c.take(&f, false)
+			_, alone, _ := c.take(&f)
 			batch := f.batch
+			c.endRound(len(batch))
 			c.gate.Unlock()
 			for _, p := range alone {
 				p.out <- outcome{alone: true}
@@ -407,9 +408,8 @@ type forming struct {
 // subject already in flight, within the batch bounds; it returns those it
 // added. Messages whose expectation is older than what the committer
 // itself stored on their subject cannot succeed; they are returned as
-// alone, to be answered one by one. It records the round's demand (the
-// batch and those left queued) unless keepDemand.
-func (c *committer) take(f *forming, keepDemand bool) (added, alone []*pending) {
+// alone, to be answered one by one. left is how many stay queued.
+func (c *committer) take(f *forming) (added, alone []*pending, left int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	limit := c.maxBatch
@@ -443,10 +443,15 @@ func (c *committer) take(f *forming, keepDemand bool) (added, alone []*pending) 
 	}
 	clear(c.queue[len(keep):])
 	c.queue = keep
-	if !keepDemand {
-		c.demand = len(f.batch) + len(keep)
-	}
-	return added, alone
+	return added, alone, len(keep)
+}
+
+// endRound records a round's demand: the messages it took and those
+// queued behind them.
+func (c *committer) endRound(taken int) {
+	c.mu.Lock()
+	c.demand = taken + len(c.queue)
+	c.mu.Unlock()
 }
 
 // stream forms the next batch while its appends are still being
@@ -469,9 +474,11 @@ func (c *committer) stream() bool {
 	c.mu.Unlock()
 	start := time.Now()
 	last, lastN := start, -1
+	left := 0
 	for {
 		c.gate.Lock()
-		added, alone := c.take(&f, true)
+		var added, alone []*pending
+		added, alone, left = c.take(&f)
 		c.gate.Unlock()
 		for _, p := range alone {
 			p.out <- outcome{alone: true}
@@ -487,12 +494,9 @@ func (c *committer) stream() bool {
 			}
 			held = p
 		}
-		c.mu.Lock()
-		queued := len(c.queue)
-		c.mu.Unlock()
 		n := len(f.batch)
-		if n+queued != lastN {
-			last, lastN = time.Now(), n+queued
+		if n+left != lastN {
+			last, lastN = time.Now(), n+left
 		}
 		if sendErr != nil || c.noBatch.Load() || c.gathered(n, demand, start, last) {
 			break
@@ -501,9 +505,7 @@ func (c *committer) stream() bool {
 			break // close answers the queued; what was taken is committed
 		}
 	}
-	c.mu.Lock()
-	c.demand = len(f.batch) + len(c.queue)
-	c.mu.Unlock()
+	c.endRound(len(f.batch))
 	batch := f.batch
 	if len(batch) == 0 {
 		cancel()

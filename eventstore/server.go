@@ -163,10 +163,6 @@ func (e *embedded) clientURL() string {
 	return e.srv.ClientURL()
 }
 
-// stage makes stream's atomic batches staged as the server was started
-// to stage them (memory or disk). The stream must exist.
-func (e *embedded) stage(stream string) error { return e.stager.stage(stream) }
-
 func (e *embedded) shutdown() {
 	e.srv.Shutdown()
 	e.srv.WaitForShutdown()

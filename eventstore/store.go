@@ -281,7 +281,7 @@ func (s *Store) StageBatches(stream string) error {
 	if s.emb == nil {
 		return nil
 	}
-	return s.emb.stage(stream)
+	return s.emb.stager.stage(stream)
 }
 
 // BatchesInMemory reports whether the embedded server stages atomic

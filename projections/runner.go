@@ -372,10 +372,11 @@ func (r *Runner) checkpointLoop(stop <-chan struct{}, done chan<- struct{}) {
 			}
 			cancel()
 			took := time.Since(start)
-			if next := r.nextCheckpoint(took); next > r.every {
+			next := r.nextCheckpoint(took)
+			if next > r.every {
 				r.log.Debug("checkpoint was slow: the next waits longer", "took", took, "next", next)
 			}
-			t.Reset(r.nextCheckpoint(took))
+			t.Reset(next)
 		}
 	}
 }
