@@ -128,15 +128,25 @@ func forbidden(format string, args ...any) error {
 	return &domain.Error{Kind: domain.ErrForbidden, Code: "forbidden", Message: fmt.Sprintf(format, args...)}
 }
 
-// teamCommands are what a team member who does not lead the family may
-// record: their sector's input, meetings, the status of actions and
-// referrals.
-func teamMayRecord(p Principal, cmd domain.Command) bool {
+// teamMayRecord reports what a team member who does not lead the family
+// may record: their own input to the diagnosis, meetings, the status of
+// the actions their institution is responsible for and the answer to the
+// referrals sent to their institution. The client's and the coordinator's
+// actions are the coordinator's to move. An action or referral the read
+// model does not know is left to the domain to refuse (404).
+func teamMayRecord(p Principal, scope projections.FamilyScope, cmd domain.Command) bool {
+	inst := scope.Team[p.WorkerID]
 	switch c := cmd.(type) {
 	case domain.RecordDiagnosisInput:
 		return c.WorkerID == p.WorkerID
-	case domain.RecordTeamMeeting, domain.UpdateAction, domain.UpdateReferral:
+	case domain.RecordTeamMeeting:
 		return true
+	case domain.UpdateAction:
+		party, known := scope.Actions[c.ActionID]
+		return !known || (party.Kind == domain.PartyInstitution && party.InstitutionID == inst)
+	case domain.UpdateReferral:
+		to, known := scope.Referrals[c.ReferralID]
+		return !known || to == inst
 	}
 	return false
 }
@@ -157,12 +167,21 @@ func (s *Server) mayExecute(ctx context.Context, p Principal, cmd domain.Command
 		if _, erase := cmd.(domain.EraseFamily); erase {
 			n = needSubject
 		}
-		rel, _, err := s.authorizeFamily(ctx, p, id, n)
+		rel, scope, err := s.authorizeFamily(ctx, p, id, n)
 		if err != nil {
 			return err
 		}
-		if rel == relTeam && !teamMayRecord(p, cmd) {
-			return forbidden("a member of the task team records their own input, meetings and the status of actions and referrals; the coordinator decides the rest")
+		if rel == relTeam && !teamMayRecord(p, scope, cmd) {
+			// The action or referral may be newer than the read model.
+			if s.catchUp(ctx) {
+				rel, scope, err = s.authorizeFamily(ctx, p, id, n)
+				if err != nil {
+					return err
+				}
+			}
+			if rel == relTeam && !teamMayRecord(p, scope, cmd) {
+				return forbidden("a member of the task team records their own input, meetings, the status of their institution's actions and the answer to referrals sent to it; the coordinator decides the rest")
+			}
 		}
 		return nil
 	case domain.AggregatePartnership:

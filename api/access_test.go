@@ -27,6 +27,7 @@ type accessWorld struct {
 	c1, c2, w, x, y             string // workers
 	f1, f2, f3                  familyCase
 	policeConsent               string // X's institution's consent for F1
+	toSchool, toPolice          string // F1's referrals to a service of the school and of the police
 	// spareUser and spareToken are a user and one of its tokens for the
 	// token routes.
 	spareUser, spareToken string
@@ -79,8 +80,12 @@ func newAccessWorld(ta *testAPI) accessWorld {
 	ta.on(&w.f1, http.StatusOK, http.MethodPost, "/diagnosis", diagnosisBody(w.x, w.police, "justice", "low"))
 	ta.on(&w.f1, http.StatusOK, http.MethodPost, "/team", map[string]any{"date": "2024-05-20", "members": []map[string]any{
 		{"worker_id": w.w, "institution_id": w.school}, {"worker_id": w.x, "institution_id": w.police}}})
+	schoolService, policeService := ta.offerService(w.p, w.school, "Zajęcia wyrównawcze"), ta.offerService(w.p, w.police, "Konsultacje dzielnicowego")
+	ta.on(&w.f1, http.StatusCreated, http.MethodPost, "/referrals", map[string]any{"service_id": schoolService, "date": "2024-05-23"})
+	ta.on(&w.f1, http.StatusCreated, http.MethodPost, "/referrals", map[string]any{"service_id": policeService, "date": "2024-05-23"})
 	v, _ := ta.plan(w.f1, "")
 	w.policeConsent = consentID(ta.t, v, w.police)
+	w.toSchool, w.toPolice = referralTo(ta.t, v, schoolService).ReferralID, referralTo(ta.t, v, policeService).ReferralID
 	w.f2 = ta.openFamily(fix, w.c2)
 	w.f3 = ta.openFamily(fix, w.c1)
 
@@ -373,10 +378,26 @@ func TestAccessMatrix(t *testing.T) {
 		{name: "W may not complete F1's diagnosis", user: uW, method: post, path: f1 + "/diagnosis/complete", body: map[string]any{"date": "2024-05-17"}, status: forbidden, code: "forbidden"},
 		{name: "C1 completes F1's diagnosis", user: uC1, method: post, path: f1 + "/diagnosis/complete", body: map[string]any{"date": "2024-05-17", "summary": "Absencja szkolna"}, status: ok},
 		{name: "W may not draft F1's contract", user: uW, method: post, path: f1 + "/contract", body: contractBody(action("a1", "g1", "client", "2024-07-15")), status: forbidden, code: "forbidden"},
-		{name: "C1 drafts F1's contract", user: uC1, method: post, path: f1 + "/contract", body: contractBody(action("a1", "g1", "client", "2024-07-15"), action("a2", "g2", "coordinator", "2024-10-15")), status: ok},
+		{name: "C1 drafts F1's contract", user: uC1, method: post, path: f1 + "/contract", body: contractBody(action("a1", "g1", "client", "2024-07-15"), action("a2", "g2", "coordinator", "2024-10-15"),
+			action("a3", "g2", w.school, "2024-09-30"), action("a4", "g2", w.police, "2024-09-30")), status: ok},
 		{name: "C1 signs F1's contract", user: uC1, method: post, path: f1 + "/contract/sign", body: map[string]any{"date": "2024-06-01", "client_id": w.f1.applicant}, status: ok},
-		{name: "W updates an action of F1's contract", user: uW, method: post, path: f1 + "/contract/actions/a1", body: started, status: ok},
-		{name: "X updates an action of F1's contract", user: uX, method: post, path: f1 + "/contract/actions/a2", body: started, status: ok},
+
+		// Who moves what: an action by its institution or the coordinator,
+		// a referral by the institution it was sent to or the coordinator.
+		{name: "W updates the school's action of F1's contract", user: uW, method: post, path: f1 + "/contract/actions/a3", body: started, status: ok},
+		{name: "W may not update the police's action of F1's contract", user: uW, method: post, path: f1 + "/contract/actions/a4", body: started, status: forbidden, code: "forbidden"},
+		{name: "W may not update the client's action of F1's contract", user: uW, method: post, path: f1 + "/contract/actions/a1", body: started, status: forbidden, code: "forbidden"},
+		{name: "W may not update the coordinator's action of F1's contract", user: uW, method: post, path: f1 + "/contract/actions/a2", body: started, status: forbidden, code: "forbidden"},
+		{name: "X may not update the school's action of F1's contract", user: uX, method: post, path: f1 + "/contract/actions/a3", body: map[string]any{"status": "completed", "date": "2024-06-11"}, status: forbidden, code: "forbidden"},
+		{name: "X may not update the client's action of F1's contract", user: uX, method: post, path: f1 + "/contract/actions/a1", body: started, status: forbidden, code: "forbidden"},
+		{name: "X updates the police's action of F1's contract", user: uX, method: post, path: f1 + "/contract/actions/a4", body: started, status: ok},
+		{name: "C1 updates the client's action of F1's contract", user: uC1, method: post, path: f1 + "/contract/actions/a1", body: started, status: ok},
+		{name: "C1 updates their own action of F1's contract", user: uC1, method: post, path: f1 + "/contract/actions/a2", body: started, status: ok},
+		{name: "X may not accept the referral sent to the school", user: uX, method: post, path: f1 + "/referrals/" + w.toSchool, body: map[string]any{"status": "accepted", "date": "2024-05-24"}, status: forbidden, code: "forbidden"},
+		{name: "W may not accept the referral sent to the police", user: uW, method: post, path: f1 + "/referrals/" + w.toPolice, body: map[string]any{"status": "accepted", "date": "2024-05-24"}, status: forbidden, code: "forbidden"},
+		{name: "W accepts the referral sent to the school", user: uW, method: post, path: f1 + "/referrals/" + w.toSchool, body: map[string]any{"status": "accepted", "date": "2024-05-24"}, status: ok},
+		{name: "C1 accepts the referral sent to the police", user: uC1, method: post, path: f1 + "/referrals/" + w.toPolice, body: map[string]any{"status": "accepted", "date": "2024-05-24"}, status: ok},
+		{name: "X completes the referral sent to the police", user: uX, method: post, path: f1 + "/referrals/" + w.toPolice, body: map[string]any{"status": "completed", "date": "2024-06-24"}, status: ok},
 		{name: "Y may not update an action of F1's contract", user: uY, method: post, path: f1 + "/contract/actions/a1", body: map[string]any{"status": "completed", "date": "2024-06-11"}, status: notFound, code: "family_not_found"},
 		{name: "C2 may not update an action of F1's contract", user: uC2, method: post, path: f1 + "/contract/actions/a1", body: map[string]any{"status": "completed", "date": "2024-06-11"}, status: notFound, code: "family_not_found"},
 		{name: "the auditor may not update an action", user: uAuditor, method: post, path: f1 + "/contract/actions/a1", body: map[string]any{"status": "completed", "date": "2024-06-11"}, status: forbidden, code: "role_forbidden"},
@@ -440,7 +461,7 @@ func TestAccessMatrix(t *testing.T) {
 		{name: "C2 may not withdraw a consent for F1, which they do not see", user: uC2, method: post, path: f1 + "/consents/" + w.policeConsent + "/withdraw", body: withdraw, status: notFound, code: "family_not_found"},
 		{name: "C1 withdraws the police's consent for F1 as of today", user: uC1, method: post, path: f1 + "/consents/" + w.policeConsent + "/withdraw", body: withdraw, status: ok},
 		{name: "X no longer sees F1's plan", user: uX, method: get, path: f1 + "/plan", status: notFound, code: "family_not_found"},
-		{name: "X may no longer update an action of F1's contract", user: uX, method: post, path: f1 + "/contract/actions/a2", body: map[string]any{"status": "completed", "date": "2024-06-12"}, status: notFound, code: "family_not_found"},
+		{name: "X may no longer update an action of F1's contract", user: uX, method: post, path: f1 + "/contract/actions/a4", body: map[string]any{"status": "completed", "date": "2024-06-12"}, status: notFound, code: "family_not_found"},
 		{name: "X may no longer record a team meeting of F1", user: uX, method: post, path: f1 + "/team/meetings", body: map[string]any{"date": "2024-06-12", "attendees": []string{w.x}}, status: notFound, code: "family_not_found"},
 		{name: "X no longer sees F1's plan as of a day before the withdrawal", user: uX, method: get, path: f1 + "/plan?as_of=" + yesterday, status: notFound, code: "family_not_found"},
 		{name: "X no longer lists F1", user: uX, method: get, path: "/api/v1/families", status: ok, check: families(true)},
@@ -472,7 +493,7 @@ func TestAccessMatrix(t *testing.T) {
 		{name: "W may not remove X from F1's team", user: uW, method: del, path: f1 + "/team/members/" + w.x, body: leave, status: forbidden, code: "forbidden"},
 		{name: "C1 removes W from F1's team", user: uC1, method: del, path: f1 + "/team/members/" + w.w, body: leave, status: ok},
 		{name: "W, off the team, no longer sees F1's plan", user: uW, method: get, path: f1 + "/plan", status: notFound, code: "family_not_found"},
-		{name: "W, off the team, may no longer update an action of F1's contract", user: uW, method: post, path: f1 + "/contract/actions/a1", body: map[string]any{"status": "completed", "date": "2024-06-21"}, status: notFound, code: "family_not_found"},
+		{name: "W, off the team, may no longer update an action of F1's contract", user: uW, method: post, path: f1 + "/contract/actions/a3", body: map[string]any{"status": "completed", "date": "2024-06-21"}, status: notFound, code: "family_not_found"},
 		{name: "W, off the team, no longer lists F1", user: uW, method: get, path: "/api/v1/families", status: ok, check: families(true)},
 		{name: "W's caseload no longer shows F1", user: uW, method: get, path: wCaseload, status: ok, check: caseload(true)},
 	}

@@ -721,7 +721,9 @@ func (p *Families) Restore(b []byte) error { return restore(&p.mu, &p.byID, b) }
 type FamilyScope struct {
 	PartnershipID string
 	Coordinator   domain.TeamMember
-	Team          map[string]string // worker id → institution id
+	Team          map[string]string       // worker id → institution id
+	Actions       map[string]domain.Party // action id of the current contract → who carries it out
+	Referrals     map[string]string       // referral id → the institution it was sent to
 	Erased        bool
 	family        domain.Family
 }
@@ -745,6 +747,15 @@ func (p *Families) Scope(id string) (FamilyScope, bool) {
 		family: domain.Family{Coordinator: f.Opened.Coordinator, Consents: map[string]*domain.Consent{}, Legal: slices.Clone(f.LegalBases)}}
 	for _, m := range f.Team {
 		s.Team[m.WorkerID] = m.InstitutionID
+	}
+	s.Actions, s.Referrals = map[string]domain.Party{}, map[string]string{}
+	if f.Contract != nil {
+		for _, a := range f.Contract.Actions {
+			s.Actions[a.ID] = a.Responsible
+		}
+	}
+	for _, r := range f.Referrals {
+		s.Referrals[r.ReferralID] = r.InstitutionID
 	}
 	for _, c := range f.Consents {
 		s.family.Consents[c.ConsentID] = &domain.Consent{ConsentGiven: c.ConsentGiven, Withdrawn: c.Withdrawn, WithdrawnOn: c.WithdrawnOn}
