@@ -221,14 +221,11 @@ func (s *Server) logAccess(r *http.Request, p Principal, what string, rel relati
 }
 
 // teamView cuts a plan down to what a team member's institution is
-// covered for: diagnosis areas of other data categories are left out.
-func teamView(plan projections.PlanView, scope projections.FamilyScope, institutionID string, day domain.Date) projections.PlanView {
-	areas := make([]projections.AreaView, 0, len(plan.Diagnosis.Areas))
-	for _, a := range plan.Diagnosis.Areas {
-		if scope.Covered(institutionID, projections.AreaCategory(a.Area), day) {
-			areas = append(areas, a)
-		}
-	}
-	plan.Diagnosis.Areas = areas
-	return plan
+// covered for, by what each field reveals (projections.ForInstitution): a
+// category counts when the consent (or legal basis) covers it today, for a
+// withdrawal takes effect at once, and on the plan's day.
+func teamView(plan projections.PlanView, scope projections.FamilyScope, institutionID string, today domain.Date) projections.PlanView {
+	return projections.ForInstitution(plan, institutionID, func(c domain.DataCategory) bool {
+		return scope.Covered(institutionID, c, today) && scope.Covered(institutionID, c, plan.AsOf)
+	})
 }

@@ -1274,8 +1274,8 @@ func TestFamilyConcurrentEdits(t *testing.T) {
 	t.Run("of two commands with the same If-Match one wins and the other conflicts", func(t *testing.T) {
 		for round := range 3 {
 			fc := ta.openFamily(f, f.coordinator)
-			ta.on(&fc, http.StatusCreated, http.MethodPost, "/consents", consentBody(f.pup, fc.applicant, "basic"))
-			ta.on(&fc, http.StatusCreated, http.MethodPost, "/consents", consentBody(f.school, fc.applicant, "basic"))
+			ta.on(&fc, http.StatusCreated, http.MethodPost, "/consents", consentBody(f.pup, fc.applicant, "basic", "employment"))
+			ta.on(&fc, http.StatusCreated, http.MethodPost, "/consents", consentBody(f.school, fc.applicant, "basic", "education"))
 			v, r := ta.plan(fc, "")
 			match := map[string]string{"If-Match": r.header.Get("ETag")}
 			before := ta.lastSeq()

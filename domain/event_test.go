@@ -30,7 +30,7 @@ func sampleEvents() map[string]domain.Event {
 		domain.MemberJoined{InstitutionID: id("pup"), Name: "PUP Kraków", Sector: domain.SectorLabour, Date: day(time.April, 1),
 			Signatory: "Dyrektor", Powers: "kierowanie na szkolenia", Resources: "doradca zawodowy"},
 		domain.ServiceOffered{ServiceID: id("service"), InstitutionID: id("pup"), Name: "Doradztwo zawodowe", Sector: domain.SectorLabour,
-			Description: "indywidualne\nporady", TargetGroups: []string{"bezrobotni", "NEET"}, Capacity: 12, Access: "skierowanie <MOPS> & PUP"},
+			Description: "indywidualne\nporady", TargetGroups: []string{"bezrobotni", "NEET"}, Capacity: 12, Access: "skierowanie <MOPS> & PUP", Area: domain.AreaEmployment},
 		domain.ServiceWithdrawn{ServiceID: id("service")},
 		domain.MeetingRecorded{MeetingID: id("meeting"), Kind: domain.MeetingConsultation, Date: day(time.May, 1), Place: "PUP",
 			Attendees: []string{id("mops"), id("pup")}, Guests: []string{"radna"}, Decisions: []string{"powołać ZZK", "spotkanie za miesiąc"}},

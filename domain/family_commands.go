@@ -487,7 +487,7 @@ func (c DraftContract) Validate() error {
 	}
 	for i, g := range t.Goals {
 		f := fmt.Sprintf("goals[%d]", i)
-		if err := firstErr(checkKey(f+".id", g.ID, true), checkText(f+".description", g.Description, true, maxText)); err != nil {
+		if err := firstErr(checkKey(f+".id", g.ID, true), checkText(f+".description", g.Description, true, maxText), NeedAreas.check(f+".area", g.Area, false)); err != nil {
 			return err
 		}
 		if slices.IndexFunc(t.Goals, func(o Goal) bool { return o.ID == g.ID }) != i {
@@ -501,7 +501,7 @@ func (c DraftContract) Validate() error {
 		f := fmt.Sprintf("actions[%d]", i)
 		if err := firstErr(checkKey(f+".id", a.ID, false), checkText(f+".description", a.Description, true, maxText),
 			PartyKinds.check(f+".responsible.kind", a.Responsible.Kind, true), checkDate(f+".deadline", a.Deadline, true),
-			checkOptionalID(f+".service_id", a.ServiceID)); err != nil {
+			checkOptionalID(f+".service_id", a.ServiceID), NeedAreas.check(f+".area", a.Area, false)); err != nil {
 			return err
 		}
 		if a.ID != "" && slices.IndexFunc(t.Actions, func(o Action) bool { return o.ID == a.ID }) != i {
@@ -703,7 +703,7 @@ func (f *Family) Decide(cmd Command, meta Meta, facts Facts) ([]Event, error) {
 		}
 		return []Event{LegalBasisRecorded{InstitutionID: c.InstitutionID, Categories: c.Categories, LegalBasis: c.LegalBasis, RecordedOn: c.RecordedOn}}, nil
 	case RecordDiagnosisInput:
-		return f.diagnosisInput(c, facts)
+		return f.diagnosisInput(c, meta, facts)
 	case CompleteDiagnosis:
 		if f.Diagnosed {
 			return nil, ErrDiagnosisCompleted.With("", "the diagnosis is already completed")
@@ -880,7 +880,7 @@ func (f *Family) formTeam(c FormTeam, facts Facts) ([]Event, error) {
 	return []Event{TeamFormed{Date: c.Date, Members: members}}, nil
 }
 
-func (f *Family) diagnosisInput(c RecordDiagnosisInput, facts Facts) ([]Event, error) {
+func (f *Family) diagnosisInput(c RecordDiagnosisInput, meta Meta, facts Facts) ([]Event, error) {
 	if f.Diagnosed {
 		return nil, ErrDiagnosisCompleted.With("", "the diagnosis is completed; reopen the case for a new one")
 	}
@@ -891,7 +891,12 @@ func (f *Family) diagnosisInput(c RecordDiagnosisInput, facts Facts) ([]Event, e
 	if !f.Covered(c.InstitutionID, DataBasic, c.Date) {
 		return nil, ErrNoConsent.With("institution_id", "no consent or legal basis covers sharing the family's data with %s", m.Institution)
 	}
-	return []Event{DiagnosisInputRecorded{Area: c.Area, Severity: c.Severity, Needs: c.Needs, Strengths: c.Strengths, Resources: c.Resources,
+	if cat := AreaCategory(c.Area); !f.Covered(c.InstitutionID, cat, c.Date) {
+		return nil, ErrNoConsent.With("area", "no consent or legal basis of %s covers the data category %s of the area %s on %s", m.Institution, cat, c.Area, c.Date)
+	}
+	// Derived from the command, so a retried command decides the same.
+	id := IDFromKey("diagnosis-input/" + meta.CommandID)
+	return []Event{DiagnosisInputRecorded{InputID: id, Area: c.Area, Severity: c.Severity, Needs: c.Needs, Strengths: c.Strengths, Resources: c.Resources,
 		Barriers: c.Barriers, WorkerID: c.WorkerID, InstitutionID: c.InstitutionID, Sector: m.Sector, Date: c.Date}}, nil
 }
 
@@ -916,7 +921,7 @@ func (f *Family) requestReferral(c RequestReferral, facts Facts) ([]Event, error
 		}
 	}
 	return []Event{ReferralRequested{ReferralID: c.ReferralID, ServiceID: c.ServiceID, ServiceName: svc.Name,
-		InstitutionID: svc.InstitutionID, Date: c.Date, Note: c.Note}}, nil
+		InstitutionID: svc.InstitutionID, Date: c.Date, Note: c.Note, Area: svc.Area}}, nil
 }
 
 func (f *Family) draft(c DraftContract, meta Meta, facts Facts) ([]Event, error) {
@@ -948,6 +953,15 @@ func (f *Family) draft(c DraftContract, meta Meta, facts Facts) ([]Event, error)
 		if a.ServiceID != "" {
 			if s := p.Services[a.ServiceID]; s == nil || s.Withdrawn {
 				return nil, ErrServiceNotFound.With(field+".service_id", "service %s is not in the partnership's basket", a.ServiceID)
+			}
+		}
+		if a.Area == "" {
+			// What the action reveals: its goal's area, else its service's.
+			if g := slices.IndexFunc(terms.Goals, func(g Goal) bool { return g.ID == a.GoalID }); g >= 0 {
+				a.Area = terms.Goals[g].Area
+			}
+			if s := p.Services[a.ServiceID]; a.Area == "" && s != nil {
+				a.Area = s.Area
 			}
 		}
 	}

@@ -74,6 +74,10 @@ type LegalBasisRecorded struct {
 // DiagnosisInputRecorded records one sector's input to the diagnosis of
 // needs (diagnoza potrzeb) in one area, by the worker who gave it.
 type DiagnosisInputRecorded struct {
+	// InputID names the input for a correction or withdrawal; events
+	// recorded before it existed have none, and the input is then named
+	// by its event's id (InputIDOf).
+	InputID       string   `json:"input_id,omitempty"`
 	Area          NeedArea `json:"area"`
 	Severity      Severity `json:"severity"`
 	Needs         string   `json:"needs" personal:"true"`
@@ -135,6 +139,10 @@ type ReferralRequested struct {
 	InstitutionID string `json:"institution_id"`
 	Date          Date   `json:"date"`
 	Note          string `json:"note,omitempty" personal:"true"`
+	// Area is the need area the service addresses (from the basket), so
+	// that the referral is shown only where the consent covers it; empty
+	// for services without one and referrals recorded before areas.
+	Area NeedArea `json:"area,omitempty"`
 }
 
 // ReferralAccepted records that the institution took the family on.
@@ -168,6 +176,10 @@ type Assessment struct {
 type Goal struct {
 	ID          string `json:"id"`
 	Description string `json:"description" personal:"true"`
+	// Area is the need area the goal addresses: what it reveals of the
+	// family (docs/privacy.md). Optional; a goal without one is shown to
+	// the coordinator's institution only.
+	Area NeedArea `json:"area,omitempty"`
 }
 
 // Party is who carries out an action.
@@ -185,6 +197,9 @@ type Action struct {
 	Responsible Party  `json:"responsible"`
 	Deadline    Date   `json:"deadline"`
 	ServiceID   string `json:"service_id,omitempty"`
+	// Area is the need area the action addresses; when left out it is
+	// filled in from its goal, else from its service.
+	Area NeedArea `json:"area,omitempty"`
 }
 
 // ContractTerms are the terms of a social contract (kontrakt socjalny),

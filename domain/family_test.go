@@ -196,14 +196,15 @@ func (f *famFix) openCmd() domain.OpenFamilyCase {
 
 func (f *famFix) consentCmd(inst string, categories ...domain.DataCategory) domain.GiveConsent {
 	if len(categories) == 0 {
-		categories = []domain.DataCategory{domain.DataBasic}
+		// Basic, and employment: the area of the fixture's inputs.
+		categories = []domain.DataCategory{domain.DataBasic, domain.DataEmployment}
 	}
 	return domain.GiveConsent{FamilyID: f.family, ConsentID: f.id("consent"), InstitutionID: inst, Categories: categories,
 		Purpose: "współpraca w zespole zadaniowym", LegalBasis: "art. 6 ust. 1 lit. a RODO", GivenBy: f.applicant, GivenOn: famDay(time.February, 5)}
 }
 
 func (f *famFix) legalBasisCmd(inst string) domain.RecordLegalBasis {
-	return domain.RecordLegalBasis{FamilyID: f.family, InstitutionID: inst, Categories: []domain.DataCategory{domain.DataBasic},
+	return domain.RecordLegalBasis{FamilyID: f.family, InstitutionID: inst, Categories: []domain.DataCategory{domain.DataBasic, domain.DataEmployment},
 		LegalBasis: "postanowienie sądu rodzinnego", RecordedOn: famDay(time.February, 6)}
 }
 
@@ -737,7 +738,7 @@ func TestFamilyConsent(t *testing.T) {
 			when:   func(f *famFix) domain.Command { return f.legalBasisCmd(f.pup) },
 			reason: "postanowienie sądu z 2024-02-06",
 			want: func(f *famFix) []domain.Event {
-				return []domain.Event{domain.LegalBasisRecorded{InstitutionID: f.pup, Categories: []domain.DataCategory{domain.DataBasic},
+				return []domain.Event{domain.LegalBasisRecorded{InstitutionID: f.pup, Categories: []domain.DataCategory{domain.DataBasic, domain.DataEmployment},
 					LegalBasis: "postanowienie sądu rodzinnego", RecordedOn: famDay(time.February, 6)}}
 			},
 		},
@@ -755,10 +756,47 @@ func TestFamilyDiagnosis(t *testing.T) {
 		{
 			name: "record the input of the coordinator's institution without any consent",
 			when: func(f *famFix) domain.Command { return f.inputCmd(f.coordinator) },
-			want: func(f *famFix) []domain.Event {
+			check: func(t *testing.T, f *famFix, envs []domain.Envelope) {
 				c := f.inputCmd(f.coordinator)
-				return []domain.Event{domain.DiagnosisInputRecorded{Area: c.Area, Severity: c.Severity, Needs: c.Needs, Strengths: c.Strengths,
-					WorkerID: f.coordinator, InstitutionID: f.mops, Sector: domain.SectorSocialAssistance, Date: c.Date}}
+				require.Len(t, envs, 1)
+				e := envs[0].Payload.(domain.DiagnosisInputRecorded)
+				assert.Equal(t, domain.IDFromKey("diagnosis-input/"+envs[0].CommandID), e.InputID, "the input's id is derived from the command")
+				e.InputID = ""
+				assert.Equal(t, domain.DiagnosisInputRecorded{Area: c.Area, Severity: c.Severity, Needs: c.Needs, Strengths: c.Strengths,
+					WorkerID: f.coordinator, InstitutionID: f.mops, Sector: domain.SectorSocialAssistance, Date: c.Date}, e)
+			},
+		},
+		{
+			name:  "record the input of a member in an area the consent does not cover",
+			given: func(f *famFix) { f.consents() },
+			when: func(f *famFix) domain.Command {
+				c := f.inputCmd(f.pedagogue)
+				c.Area = domain.AreaViolence
+				return c
+			},
+			err: domain.ErrNoConsent, kind: domain.ErrConflict, field: "area",
+		},
+		{
+			name:  "record the input of a member in an area a consent given later covers",
+			given: func(f *famFix) { f.must(f.consentCmd(f.school, domain.DataBasic, domain.DataViolence)) },
+			when: func(f *famFix) domain.Command {
+				c := f.inputCmd(f.pedagogue)
+				c.Area = domain.AreaViolence
+				return c
+			},
+			check: func(t *testing.T, _ *famFix, envs []domain.Envelope) {
+				assert.Equal(t, domain.AreaViolence, envs[0].Payload.(domain.DiagnosisInputRecorded).Area)
+			},
+		},
+		{
+			name: "record the input of the coordinator's institution in any area without consent",
+			when: func(f *famFix) domain.Command {
+				c := f.inputCmd(f.coordinator)
+				c.Area = domain.AreaAddiction
+				return c
+			},
+			check: func(t *testing.T, _ *famFix, envs []domain.Envelope) {
+				assert.Equal(t, domain.AreaAddiction, envs[0].Payload.(domain.DiagnosisInputRecorded).Area)
 			},
 		},
 		{

@@ -62,6 +62,31 @@ const (
 // NeedAreas lists the need areas.
 var NeedAreas = oneOf[NeedArea]{AreaHousing, AreaIncome, AreaEmployment, AreaHealth, AreaAddiction, AreaViolence, AreaParenting, AreaEducation, AreaDisability, AreaJustice}
 
+// AreaCategory is the data category a need area reveals: what a consent
+// must cover for an institution to record or see the family's data of that
+// area.
+func AreaCategory(a NeedArea) DataCategory {
+	switch a {
+	case AreaHousing:
+		return DataHousing
+	case AreaIncome:
+		return DataIncome
+	case AreaEmployment:
+		return DataEmployment
+	case AreaHealth, AreaDisability:
+		return DataHealth
+	case AreaAddiction:
+		return DataAddiction
+	case AreaViolence:
+		return DataViolence
+	case AreaEducation:
+		return DataEducation
+	case AreaJustice:
+		return DataJustice
+	}
+	return DataBasic // parenting and childcare
+}
+
 // Severity is how pressing a need is.
 type Severity string
 

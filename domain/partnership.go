@@ -43,6 +43,7 @@ type ServiceOffered struct {
 	TargetGroups  []string `json:"target_groups,omitempty"`
 	Capacity      int      `json:"capacity,omitempty"` // places at a time; 0 means not stated
 	Access        string   `json:"access,omitempty"`   // how to access it
+	Area          NeedArea `json:"area,omitempty"`     // the need area it addresses, if one: a referral to it reveals that area
 }
 
 // ServiceWithdrawn records that a service left the basket.
@@ -161,6 +162,7 @@ type OfferService struct {
 	TargetGroups  []string `json:"target_groups,omitempty"`
 	Capacity      int      `json:"capacity,omitempty"`
 	Access        string   `json:"access,omitempty"`
+	Area          NeedArea `json:"area,omitempty"` // the need area it addresses, if one
 }
 
 // WithdrawService asks to take a service out of the basket.
@@ -296,6 +298,7 @@ func (c OfferService) Validate() error {
 		checkText("description", c.Description, false, maxText),
 		checkList("target_groups", c.TargetGroups, maxName),
 		checkText("access", c.Access, false, maxText),
+		NeedAreas.check("area", c.Area, false),
 	)
 	if err == nil && c.Sector != "" && !c.Sector.Valid() {
 		err = Invalid("sector", "%q is not a sector; use one of %v", c.Sector, Sectors)
@@ -473,7 +476,7 @@ func (p *Partnership) Decide(cmd Command, meta Meta, facts Facts) ([]Event, erro
 			sector = m.Sector
 		}
 		return []Event{ServiceOffered{ServiceID: c.ServiceID, InstitutionID: c.InstitutionID, Name: c.Name, Sector: sector,
-			Description: c.Description, TargetGroups: c.TargetGroups, Capacity: c.Capacity, Access: c.Access}}, nil
+			Description: c.Description, TargetGroups: c.TargetGroups, Capacity: c.Capacity, Access: c.Access, Area: c.Area}}, nil
 	case WithdrawService:
 		s := p.Services[c.ServiceID]
 		if s == nil || s.Withdrawn {

@@ -117,6 +117,7 @@ type Deadline struct {
 	Party       domain.PartyKind    `json:"party"`
 	Institution string              `json:"institution_id,omitempty"`
 	Sector      domain.Sector       `json:"sector,omitempty"`
+	Area        domain.NeedArea     `json:"area,omitempty"` // what the action reveals
 }
 
 // PlanView is a family's cross-sector support plan: everything a
@@ -404,7 +405,7 @@ func (f *family) deadlines(asOf domain.Date) (overdue, next []Deadline) {
 			continue
 		}
 		d := Deadline{FamilyID: f.ID, ActionID: a.ID, Description: a.Description, Deadline: a.Deadline, Status: a.Status,
-			Party: a.Responsible.Kind, Institution: a.Responsible.InstitutionID, Sector: a.Responsible.Sector}
+			Party: a.Responsible.Kind, Institution: a.Responsible.InstitutionID, Sector: a.Responsible.Sector, Area: a.Area}
 		if a.Deadline.Before(asOf) {
 			overdue = append(overdue, d)
 		} else {
@@ -764,25 +765,5 @@ func (p *Families) Scope(id string) (FamilyScope, bool) {
 }
 
 // AreaCategory is the data category that covers a need area of the
-// diagnosis, for showing a team member only what the consent covers.
-func AreaCategory(a domain.NeedArea) domain.DataCategory {
-	switch a {
-	case domain.AreaHousing:
-		return domain.DataHousing
-	case domain.AreaIncome:
-		return domain.DataIncome
-	case domain.AreaEmployment:
-		return domain.DataEmployment
-	case domain.AreaHealth, domain.AreaDisability:
-		return domain.DataHealth
-	case domain.AreaAddiction:
-		return domain.DataAddiction
-	case domain.AreaViolence:
-		return domain.DataViolence
-	case domain.AreaEducation:
-		return domain.DataEducation
-	case domain.AreaJustice:
-		return domain.DataJustice
-	}
-	return domain.DataBasic // parenting and childcare
-}
+// diagnosis (domain.AreaCategory).
+func AreaCategory(a domain.NeedArea) domain.DataCategory { return domain.AreaCategory(a) }
