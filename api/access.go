@@ -129,7 +129,8 @@ func forbidden(format string, args ...any) error {
 }
 
 // teamMayRecord reports what a team member who does not lead the family
-// may record: their own input to the diagnosis, meetings, the status of
+// may record: their own input to the diagnosis (and its correction or
+// withdrawal), meetings, the status of
 // the actions their institution is responsible for and the answer to the
 // referrals sent to their institution. The client's and the coordinator's
 // actions are the coordinator's to move. An action or referral the read
@@ -147,6 +148,12 @@ func teamMayRecord(p Principal, scope projections.FamilyScope, cmd domain.Comman
 	case domain.UpdateReferral:
 		to, known := scope.Referrals[c.ReferralID]
 		return !known || to == inst
+	case domain.CorrectDiagnosisInput:
+		by, known := scope.Inputs[c.InputID]
+		return !known || by == p.WorkerID
+	case domain.WithdrawDiagnosisInput:
+		by, known := scope.Inputs[c.InputID]
+		return !known || by == p.WorkerID
 	}
 	return false
 }

@@ -155,3 +155,122 @@ func TestConsentCoversEveryPartOfThePlan(t *testing.T) {
 		assert.Equal(t, assessmentCause, v.Contract.Assessment.Causes)
 	})
 }
+
+func TestMistakesAreTakenBackByNewEvents(t *testing.T) {
+	t.Parallel()
+	ta := newTestAPI(t)
+	mops := ta.institution("MOPS Testowo", domain.SectorSocialAssistance)
+	school := ta.institution("Szkoła Podstawowa nr 1", domain.SectorEducation)
+	p := ta.partnership("PZK Testowo", mops).ID
+	ta.join(p, school)
+	coordinator := ta.registerWorker(mops, "Anna Koordynatorka", "pracownik socjalny")
+	pedagogue := ta.registerWorker(school, "Maria Pedagog", "pedagog szkolny")
+	fix := familyFixture{partnershipFixture: partnershipFixture{ops: mops, school: school, id: p}}
+	fc := ta.openFamily(fix, coordinator)
+	ta.on(&fc, http.StatusCreated, http.MethodPost, "/consents", consentBody(school, fc.applicant, "basic", "education"))
+	ta.on(&fc, http.StatusOK, http.MethodPost, "/team", map[string]any{"date": "2024-05-20", "members": []map[string]any{{"worker_id": pedagogue, "institution_id": school}}})
+	ta.on(&fc, http.StatusOK, http.MethodPost, "/diagnosis", diagnosisBody(coordinator, mops, "housing", "high"))
+	token := ta.user(domain.RoleWorker, school, pedagogue)
+	coord := ta.user(domain.RoleCoordinator, mops, coordinator)
+	as := func(t *testing.T, token, path string, body any, status int) response {
+		t.Helper()
+		ta.settle(fc.seq)
+		r := ta.do(http.MethodPost, fc.path+path, token, nil, body)
+		require.Equal(t, status, r.status, "%s", r.raw)
+		if status < 300 {
+			var res struct{ Sequence uint64 }
+			require.NoError(t, json.Unmarshal(r.raw, &res))
+			fc.seq = res.Sequence
+		}
+		return r
+	}
+	// unchanged requires a refusal with the field named that writes
+	// nothing.
+	unchanged := func(t *testing.T, token, path string, body any, status int, code, field string) {
+		t.Helper()
+		ta.settle(fc.seq)
+		before := ta.lastSeq()
+		r := ta.do(http.MethodPost, fc.path+path, token, nil, body)
+		requireProblem(t, r, status, code, field)
+		assert.Equal(t, before, ta.lastSeq(), "a refused request writes nothing")
+	}
+	as(t, token, "/diagnosis", diagnosisBody(pedagogue, school, "education", "critical"), http.StatusOK)
+	v, _ := ta.plan(fc, "")
+	require.Len(t, v.Diagnosis.Areas, 2)
+	ids := map[domain.NeedArea]string{}
+	for _, a := range v.Diagnosis.Areas {
+		require.Len(t, a.Inputs, 1)
+		require.NoError(t, domain.CheckID("input id", a.Inputs[0].InputID))
+		ids[a.Area] = a.Inputs[0].InputID
+	}
+	correction := map[string]any{"severity": "low", "needs": "Pomoc w odrabianiu lekcji", "date": "2024-05-21", "reason": "waga zawyżona przez pomyłkę"}
+	withdrawal := map[string]any{"date": "2024-05-21", "reason": "wpisane do niewłaściwej rodziny"}
+
+	t.Run("a team member may not withdraw another institution's input", func(t *testing.T) {
+		unchanged(t, token, "/diagnosis/"+ids[domain.AreaHousing]+"/withdraw", withdrawal, http.StatusForbidden, "forbidden", "")
+	})
+	t.Run("a correction without a reason is refused", func(t *testing.T) {
+		unchanged(t, token, "/diagnosis/"+ids[domain.AreaEducation]+"/correct", map[string]any{"severity": "low", "needs": "x", "date": "2024-05-21"},
+			http.StatusBadRequest, "required", "reason")
+	})
+	t.Run("a correction of an unknown input is refused", func(t *testing.T) {
+		unchanged(t, coord, "/diagnosis/"+domain.NewID()+"/correct", correction, http.StatusNotFound, "input_not_found", "")
+	})
+	t.Run("a withdrawal with a malformed input id is refused", func(t *testing.T) {
+		unchanged(t, coord, "/diagnosis/wklad/withdraw", withdrawal, http.StatusNotFound, "not_found", "")
+	})
+	t.Run("a team member corrects their own input and the plan shows the correction", func(t *testing.T) {
+		as(t, token, "/diagnosis/"+ids[domain.AreaEducation]+"/correct", correction, http.StatusOK)
+		v, _ := ta.plan(fc, "")
+		for _, a := range v.Diagnosis.Areas {
+			if a.Area == domain.AreaEducation {
+				assert.Equal(t, domain.SeverityLow, a.Severity, "the area's severity follows the correction")
+				assert.Equal(t, "Pomoc w odrabianiu lekcji", a.Inputs[0].Needs)
+			}
+		}
+	})
+	t.Run("the coordinator withdraws an input and the plan no longer shows it", func(t *testing.T) {
+		as(t, coord, "/diagnosis/"+ids[domain.AreaHousing]+"/withdraw", withdrawal, http.StatusOK)
+		v, _ := ta.plan(fc, "")
+		assert.Equal(t, []domain.NeedArea{domain.AreaEducation}, areaNames(v.Diagnosis.Areas))
+		unchanged(t, coord, "/diagnosis/"+ids[domain.AreaHousing]+"/withdraw", withdrawal, http.StatusNotFound, "input_not_found", "")
+	})
+
+	ta.on(&fc, http.StatusOK, http.MethodPost, "/diagnosis/complete", map[string]any{"date": "2024-05-24"})
+	ta.on(&fc, http.StatusOK, http.MethodPost, "/contract", contractBody(action("a1", "g1", "client", "2024-11-15"), action("a2", "g2", school, "2024-11-15")))
+	ta.on(&fc, http.StatusOK, http.MethodPost, "/contract/sign", map[string]any{"date": "2024-06-01", "client_id": fc.applicant})
+
+	t.Run("a team member may not withdraw an action, even their institution's", func(t *testing.T) {
+		unchanged(t, token, "/contract/actions/a2/withdraw", withdrawal, http.StatusForbidden, "forbidden", "")
+	})
+	t.Run("an action withdrawn without a reason is refused", func(t *testing.T) {
+		unchanged(t, coord, "/contract/actions/a2/withdraw", map[string]any{"date": "2024-06-05"}, http.StatusBadRequest, "required", "reason")
+	})
+	t.Run("the coordinator withdraws an action: it stays, withdrawn, and is no longer due", func(t *testing.T) {
+		as(t, coord, "/contract/actions/a2/withdraw", map[string]any{"date": "2024-06-05", "reason": "zajęcia odwołane przez szkołę"}, http.StatusOK)
+		v, _ := ta.plan(fc, "")
+		a := actionIn(t, v, "a2")
+		assert.Equal(t, domain.ActionStatusWithdrawn, a.Status)
+		assert.Equal(t, "zajęcia odwołane przez szkołę", a.Note)
+		assert.False(t, a.Overdue)
+		for _, d := range append(v.NextDeadlines, v.Overdue...) {
+			assert.NotEqual(t, "a2", d.ActionID, "a withdrawn action is not due")
+		}
+		unchanged(t, token, "/contract/actions/a2", map[string]any{"status": "started", "date": "2024-06-06"}, http.StatusConflict, "action_transition", "status")
+	})
+	t.Run("the history shows every correction and withdrawal with its reason", func(t *testing.T) {
+		var h struct {
+			Items []projections.HistoryEntry `json:"items"`
+		}
+		ta.read(fc.path+"/history", fc.seq, &h)
+		reasons := map[string]string{}
+		for _, e := range h.Items {
+			reasons[e.Type] = e.Reason
+			assert.NotEqual(t, e.Type, e.Summary, "a summary for %s", e.Type)
+		}
+		assert.Equal(t, "waga zawyżona przez pomyłkę", reasons["DiagnosisInputCorrected"])
+		assert.Equal(t, "wpisane do niewłaściwej rodziny", reasons["DiagnosisInputWithdrawn"])
+		assert.Equal(t, "zajęcia odwołane przez szkołę", reasons["ActionWithdrawn"])
+		assert.Contains(t, reasons, "DiagnosisInputRecorded", "the withdrawn input stays in the history")
+	})
+}

@@ -63,6 +63,26 @@ func setUpdateAction(r *http.Request, _ Principal, _ commandRequest, id string, 
 	return "", nil
 }
 
+func setWithdrawAction(r *http.Request, _ Principal, _ commandRequest, id string, c *domain.WithdrawAction) (string, error) {
+	c.FamilyID, c.ActionID = id, r.PathValue("actionID")
+	if !actionKey.MatchString(c.ActionID) {
+		return "", &domain.Error{Kind: domain.ErrNotFound, Code: "not_found", Message: fmt.Sprintf("%q is not an action id", c.ActionID)}
+	}
+	return "", nil
+}
+
+func setCorrectInput(r *http.Request, _ Principal, _ commandRequest, id string, c *domain.CorrectDiagnosisInput) (string, error) {
+	input, err := pathID(r, "inputID")
+	c.FamilyID, c.InputID = id, input
+	return "", err
+}
+
+func setWithdrawInput(r *http.Request, _ Principal, _ commandRequest, id string, c *domain.WithdrawDiagnosisInput) (string, error) {
+	input, err := pathID(r, "inputID")
+	c.FamilyID, c.InputID = id, input
+	return "", err
+}
+
 // actionKey is the form of a contract's action ids.
 var actionKey = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 

@@ -129,5 +129,6 @@ var (
 	ErrContractInForce         = newError(ErrConflict, "contract_in_force", "the contract is in force; end it first")
 	ErrActionNotFound          = newError(ErrNotFound, "action_not_found", "action not found in the contract")
 	ErrActionTransition        = newError(ErrConflict, "action_transition", "the action cannot move to that status")
+	ErrInputNotFound           = newError(ErrNotFound, "input_not_found", "diagnosis input not found")
 	ErrDeadlineOutsideContract = newError(ErrInvalid, "deadline_outside_contract", "the deadline is outside the contract's period")
 )

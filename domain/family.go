@@ -58,7 +58,8 @@ type Family struct {
 	Erased        bool
 	Consents      map[string]*Consent
 	Legal         []LegalBasisRecorded
-	Inputs        int
+	Inputs        int                               // inputs of the current diagnosis that count
+	Recorded      map[string]DiagnosisInputRecorded // those inputs, by id
 	Diagnosed     bool
 	TeamFormed    bool
 	Team          []TeamMember
@@ -87,7 +88,21 @@ func (f *Family) Evolve(env Envelope) error {
 	case LegalBasisRecorded:
 		f.Legal = append(f.Legal, e)
 	case DiagnosisInputRecorded:
+		if f.Recorded == nil {
+			f.Recorded = map[string]DiagnosisInputRecorded{}
+		}
+		f.Recorded[InputIDOf(env, e)] = e
 		f.Inputs++
+	case DiagnosisInputCorrected:
+		if in, ok := f.Recorded[e.InputID]; ok {
+			in.Severity, in.Needs, in.Strengths, in.Resources, in.Barriers = e.Severity, e.Needs, e.Strengths, e.Resources, e.Barriers
+			f.Recorded[e.InputID] = in
+		}
+	case DiagnosisInputWithdrawn:
+		if _, ok := f.Recorded[e.InputID]; ok {
+			delete(f.Recorded, e.InputID)
+			f.Inputs--
+		}
 	case DiagnosisCompleted:
 		f.Diagnosed = true
 	case TeamFormed:
@@ -125,6 +140,8 @@ func (f *Family) Evolve(env Envelope) error {
 		f.setAction(e.ActionID, ActionStatusCompleted)
 	case ActionMissed:
 		f.setAction(e.ActionID, ActionStatusMissed)
+	case ActionWithdrawn:
+		f.setAction(e.ActionID, ActionStatusWithdrawn)
 	case ContractReviewed:
 	case ContractExtended:
 		if f.Contract != nil {
@@ -141,7 +158,7 @@ func (f *Family) Evolve(env Envelope) error {
 	case CaseReopened:
 		// A reopened case starts a new round: a new diagnosis, team and
 		// contract; the history stays in the events.
-		f.Closed, f.Diagnosed, f.Inputs, f.Contract = false, false, 0, nil
+		f.Closed, f.Diagnosed, f.Inputs, f.Recorded, f.Contract = false, false, 0, nil, nil
 	default:
 		return fmt.Errorf("family %s: %w", env.AggregateID, unexpected(env))
 	}

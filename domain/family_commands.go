@@ -72,6 +72,28 @@ type RecordDiagnosisInput struct {
 	Date          Date     `json:"date"`
 }
 
+// CorrectDiagnosisInput asks to correct a diagnosis input's severity and
+// texts; the reason is required. The area is not corrected: withdraw the
+// input and record a new one.
+type CorrectDiagnosisInput struct {
+	FamilyID  string   `json:"-"`
+	InputID   string   `json:"-"`
+	Severity  Severity `json:"severity"`
+	Needs     string   `json:"needs"`
+	Strengths string   `json:"strengths,omitempty"`
+	Resources string   `json:"resources,omitempty"`
+	Barriers  string   `json:"barriers,omitempty"`
+	Date      Date     `json:"date"`
+}
+
+// WithdrawDiagnosisInput asks to withdraw a diagnosis input recorded by
+// mistake; the reason is required.
+type WithdrawDiagnosisInput struct {
+	FamilyID string `json:"-"`
+	InputID  string `json:"-"`
+	Date     Date   `json:"date"`
+}
+
 // CompleteDiagnosis asks to mark the diagnosis complete.
 type CompleteDiagnosis struct {
 	FamilyID string `json:"-"`
@@ -155,6 +177,14 @@ type UpdateAction struct {
 	Note     string       `json:"note,omitempty"`
 }
 
+// WithdrawAction asks to withdraw an action of the contract that is not
+// done yet; the reason is required.
+type WithdrawAction struct {
+	FamilyID string `json:"-"`
+	ActionID string `json:"-"`
+	Date     Date   `json:"date"`
+}
+
 // ReviewContract asks to record a review of the contract.
 type ReviewContract struct {
 	FamilyID string       `json:"-"`
@@ -216,20 +246,30 @@ func (c WithdrawConsent) Target() (string, string)      { return AggregateFamily
 func (c RecordLegalBasis) Target() (string, string)     { return AggregateFamily, c.FamilyID }
 func (c RecordDiagnosisInput) Target() (string, string) { return AggregateFamily, c.FamilyID }
 func (c CompleteDiagnosis) Target() (string, string)    { return AggregateFamily, c.FamilyID }
-func (c FormTeam) Target() (string, string)             { return AggregateFamily, c.FamilyID }
-func (c AddTeamMember) Target() (string, string)        { return AggregateFamily, c.FamilyID }
-func (c RemoveTeamMember) Target() (string, string)     { return AggregateFamily, c.FamilyID }
-func (c RecordTeamMeeting) Target() (string, string)    { return AggregateFamily, c.FamilyID }
-func (c RequestReferral) Target() (string, string)      { return AggregateFamily, c.FamilyID }
-func (c UpdateReferral) Target() (string, string)       { return AggregateFamily, c.FamilyID }
-func (c DraftContract) Target() (string, string)        { return AggregateFamily, c.FamilyID }
-func (c SignContract) Target() (string, string)         { return AggregateFamily, c.FamilyID }
-func (c UpdateAction) Target() (string, string)         { return AggregateFamily, c.FamilyID }
-func (c ReviewContract) Target() (string, string)       { return AggregateFamily, c.FamilyID }
-func (c ExtendContract) Target() (string, string)       { return AggregateFamily, c.FamilyID }
-func (c EndContract) Target() (string, string)          { return AggregateFamily, c.FamilyID }
-func (c CloseCase) Target() (string, string)            { return AggregateFamily, c.FamilyID }
-func (c ReopenCase) Target() (string, string)           { return AggregateFamily, c.FamilyID }
+
+// Target implements Command.
+func (c CorrectDiagnosisInput) Target() (string, string) { return AggregateFamily, c.FamilyID }
+
+// Target implements Command.
+func (c WithdrawDiagnosisInput) Target() (string, string) { return AggregateFamily, c.FamilyID }
+
+// Target implements Command.
+func (c WithdrawAction) Target() (string, string) { return AggregateFamily, c.FamilyID }
+
+func (c FormTeam) Target() (string, string)          { return AggregateFamily, c.FamilyID }
+func (c AddTeamMember) Target() (string, string)     { return AggregateFamily, c.FamilyID }
+func (c RemoveTeamMember) Target() (string, string)  { return AggregateFamily, c.FamilyID }
+func (c RecordTeamMeeting) Target() (string, string) { return AggregateFamily, c.FamilyID }
+func (c RequestReferral) Target() (string, string)   { return AggregateFamily, c.FamilyID }
+func (c UpdateReferral) Target() (string, string)    { return AggregateFamily, c.FamilyID }
+func (c DraftContract) Target() (string, string)     { return AggregateFamily, c.FamilyID }
+func (c SignContract) Target() (string, string)      { return AggregateFamily, c.FamilyID }
+func (c UpdateAction) Target() (string, string)      { return AggregateFamily, c.FamilyID }
+func (c ReviewContract) Target() (string, string)    { return AggregateFamily, c.FamilyID }
+func (c ExtendContract) Target() (string, string)    { return AggregateFamily, c.FamilyID }
+func (c EndContract) Target() (string, string)       { return AggregateFamily, c.FamilyID }
+func (c CloseCase) Target() (string, string)         { return AggregateFamily, c.FamilyID }
+func (c ReopenCase) Target() (string, string)        { return AggregateFamily, c.FamilyID }
 
 // FamilyCommand is a command addressed to a family case; SetFamily names
 // the case (from the request's path).
@@ -255,6 +295,15 @@ func (c *RecordDiagnosisInput) SetFamily(id string) { c.FamilyID = id }
 
 // SetFamily implements FamilyCommand.
 func (c *CompleteDiagnosis) SetFamily(id string) { c.FamilyID = id }
+
+// SetFamily implements FamilyCommand.
+func (c *CorrectDiagnosisInput) SetFamily(id string) { c.FamilyID = id }
+
+// SetFamily implements FamilyCommand.
+func (c *WithdrawDiagnosisInput) SetFamily(id string) { c.FamilyID = id }
+
+// SetFamily implements FamilyCommand.
+func (c *WithdrawAction) SetFamily(id string) { c.FamilyID = id }
 
 // SetFamily implements FamilyCommand.
 func (c *FormTeam) SetFamily(id string) { c.FamilyID = id }
@@ -397,6 +446,24 @@ func (c RecordDiagnosisInput) Validate() error {
 		checkText("needs", c.Needs, true, maxText), checkText("strengths", c.Strengths, false, maxText),
 		checkText("resources", c.Resources, false, maxText), checkText("barriers", c.Barriers, false, maxText),
 		checkID("worker_id", c.WorkerID), checkID("institution_id", c.InstitutionID), checkDate("date", c.Date, true))
+}
+
+// Validate implements Command.
+func (c CorrectDiagnosisInput) Validate() error {
+	return firstErr(checkID("input_id", c.InputID), Severities.check("severity", c.Severity, true),
+		checkText("needs", c.Needs, true, maxText), checkText("strengths", c.Strengths, false, maxText),
+		checkText("resources", c.Resources, false, maxText), checkText("barriers", c.Barriers, false, maxText),
+		checkDate("date", c.Date, true))
+}
+
+// Validate implements Command.
+func (c WithdrawDiagnosisInput) Validate() error {
+	return firstErr(checkID("input_id", c.InputID), checkDate("date", c.Date, true))
+}
+
+// Validate implements Command.
+func (c WithdrawAction) Validate() error {
+	return firstErr(checkKey("action_id", c.ActionID, true), checkDate("date", c.Date, true))
 }
 
 // Validate implements Command.
@@ -704,6 +771,46 @@ func (f *Family) Decide(cmd Command, meta Meta, facts Facts) ([]Event, error) {
 		return []Event{LegalBasisRecorded{InstitutionID: c.InstitutionID, Categories: c.Categories, LegalBasis: c.LegalBasis, RecordedOn: c.RecordedOn}}, nil
 	case RecordDiagnosisInput:
 		return f.diagnosisInput(c, meta, facts)
+	case CorrectDiagnosisInput:
+		in, ok := f.Recorded[c.InputID]
+		if !ok {
+			return nil, ErrInputNotFound.With("", "diagnosis input %s is not an input of the current diagnosis", c.InputID)
+		}
+		if err := checkText("reason", meta.Reason, true, maxText); err != nil {
+			return nil, err
+		}
+		if c.Date.Before(in.Date) {
+			return nil, Invalid("date", "is before the input was recorded on %s", in.Date)
+		}
+		return []Event{DiagnosisInputCorrected{InputID: c.InputID, Severity: c.Severity, Needs: c.Needs, Strengths: c.Strengths,
+			Resources: c.Resources, Barriers: c.Barriers, Date: c.Date}}, nil
+	case WithdrawDiagnosisInput:
+		in, ok := f.Recorded[c.InputID]
+		if !ok {
+			return nil, ErrInputNotFound.With("", "diagnosis input %s is not an input of the current diagnosis", c.InputID)
+		}
+		if err := checkText("reason", meta.Reason, true, maxText); err != nil {
+			return nil, err
+		}
+		if c.Date.Before(in.Date) {
+			return nil, Invalid("date", "is before the input was recorded on %s", in.Date)
+		}
+		return []Event{DiagnosisInputWithdrawn{InputID: c.InputID, Date: c.Date}}, nil
+	case WithdrawAction:
+		if f.Contract == nil || f.Contract.Ended {
+			return nil, ErrNoContract.With("", "there is no current contract")
+		}
+		st, ok := f.Contract.Actions[c.ActionID]
+		if !ok {
+			return nil, ErrActionNotFound.With("", "action %s is not in the contract", c.ActionID)
+		}
+		if st != ActionStatusPlanned && st != ActionStatusStarted {
+			return nil, ErrActionTransition.With("", "a %s action cannot be withdrawn", st)
+		}
+		if err := checkText("reason", meta.Reason, true, maxText); err != nil {
+			return nil, err
+		}
+		return []Event{ActionWithdrawn{ActionID: c.ActionID, Date: c.Date}}, nil
 	case CompleteDiagnosis:
 		if f.Diagnosed {
 			return nil, ErrDiagnosisCompleted.With("", "the diagnosis is already completed")

@@ -90,6 +90,36 @@ type DiagnosisInputRecorded struct {
 	Date          Date     `json:"date"`
 }
 
+// InputIDOf returns the id of a recorded diagnosis input: its own, or for
+// an input recorded before inputs had ids, the id of its event.
+func InputIDOf(env Envelope, e DiagnosisInputRecorded) string {
+	if e.InputID != "" {
+		return e.InputID
+	}
+	return env.EventID
+}
+
+// DiagnosisInputCorrected records a correction of a diagnosis input: its
+// severity and texts as they should have read (reason in the envelope).
+// The input recorded first stays in the history.
+type DiagnosisInputCorrected struct {
+	InputID   string   `json:"input_id"`
+	Severity  Severity `json:"severity"`
+	Needs     string   `json:"needs" personal:"true"`
+	Strengths string   `json:"strengths,omitempty" personal:"true"`
+	Resources string   `json:"resources,omitempty" personal:"true"`
+	Barriers  string   `json:"barriers,omitempty" personal:"true"`
+	Date      Date     `json:"date"`
+}
+
+// DiagnosisInputWithdrawn records that a diagnosis input was recorded by
+// mistake and no longer counts (reason in the envelope); nothing is
+// deleted.
+type DiagnosisInputWithdrawn struct {
+	InputID string `json:"input_id"`
+	Date    Date   `json:"date"`
+}
+
 // DiagnosisCompleted records that the diagnosis is complete.
 type DiagnosisCompleted struct {
 	Date    Date   `json:"date"`
@@ -261,6 +291,14 @@ type ActionMissed struct {
 	Note     string `json:"note,omitempty" personal:"true"`
 }
 
+// ActionWithdrawn records that an action of the contract was recorded by
+// mistake or is no longer to be done (reason in the envelope); it stays in
+// the contract with the status withdrawn.
+type ActionWithdrawn struct {
+	ActionID string `json:"action_id"`
+	Date     Date   `json:"date"`
+}
+
 // GoalReview is the achievement of one goal at a review.
 type GoalReview struct {
 	GoalID      string      `json:"goal_id"`
@@ -384,6 +422,15 @@ func (ActionCompleted) EventType() string { return "ActionCompleted" }
 func (ActionMissed) EventType() string { return "ActionMissed" }
 
 // EventType implements Event.
+func (ActionWithdrawn) EventType() string { return "ActionWithdrawn" }
+
+// EventType implements Event.
+func (DiagnosisInputCorrected) EventType() string { return "DiagnosisInputCorrected" }
+
+// EventType implements Event.
+func (DiagnosisInputWithdrawn) EventType() string { return "DiagnosisInputWithdrawn" }
+
+// EventType implements Event.
 func (ContractReviewed) EventType() string { return "ContractReviewed" }
 
 // EventType implements Event.
@@ -426,6 +473,9 @@ func init() {
 	register[ActionStarted](AggregateFamily, 1)
 	register[ActionCompleted](AggregateFamily, 1)
 	register[ActionMissed](AggregateFamily, 1)
+	register[ActionWithdrawn](AggregateFamily, 1)
+	register[DiagnosisInputCorrected](AggregateFamily, 1)
+	register[DiagnosisInputWithdrawn](AggregateFamily, 1)
 	register[ContractReviewed](AggregateFamily, 1)
 	register[ContractExtended](AggregateFamily, 1)
 	register[ContractEnded](AggregateFamily, 1)

@@ -2266,3 +2266,142 @@ func TestFamilyStaffSupport(t *testing.T) {
 		},
 	})
 }
+
+// inputID returns the id of the first diagnosis input recorded.
+func (f *famFix) inputID() string {
+	f.tb.Helper()
+	for _, env := range f.store.envelopes(f.tb, domain.AggregateFamily, f.family) {
+		if e, ok := env.Payload.(domain.DiagnosisInputRecorded); ok {
+			return domain.InputIDOf(env, e)
+		}
+	}
+	require.FailNow(f.tb, "no diagnosis input recorded")
+	return ""
+}
+
+func TestFamilyCorrections(t *testing.T) {
+	withInput := func(f *famFix) {
+		f.consents()
+		f.must(f.inputCmd(f.pedagogue))
+	}
+	withdrawInput := func(f *famFix) domain.Command {
+		return domain.WithdrawDiagnosisInput{FamilyID: f.family, InputID: f.inputID(), Date: famDay(time.February, 11)}
+	}
+	runFamCases(t, []famCase{
+		{
+			name:   "withdraw a diagnosis input recorded by mistake",
+			given:  withInput,
+			when:   withdrawInput,
+			reason: "wpisane do niewłaściwej rodziny",
+			check: func(t *testing.T, f *famFix, envs []domain.Envelope) {
+				require.Len(t, envs, 1)
+				e := envs[0].Payload.(domain.DiagnosisInputWithdrawn)
+				assert.Equal(t, famDay(time.February, 11), e.Date)
+				assert.Empty(t, f.state().Recorded, "the input no longer counts")
+				assert.Zero(t, f.state().Inputs)
+			},
+		},
+		{
+			name:  "withdraw a diagnosis input without a reason",
+			given: withInput,
+			when:  withdrawInput,
+			err:   domain.ErrRequired, kind: domain.ErrInvalid, field: "reason",
+		},
+		{
+			name:  "withdraw a diagnosis input that does not exist",
+			given: withInput,
+			when: func(f *famFix) domain.Command {
+				return domain.WithdrawDiagnosisInput{FamilyID: f.family, InputID: f.id("input"), Date: famDay(time.February, 11)}
+			},
+			reason: "pomyłka",
+			err:    domain.ErrInputNotFound, kind: domain.ErrNotFound,
+		},
+		{
+			name: "withdraw a diagnosis input twice",
+			given: func(f *famFix) {
+				withInput(f)
+				f.must(domain.WithdrawDiagnosisInput{FamilyID: f.family, InputID: f.inputID(), Date: famDay(time.February, 11)})
+			},
+			when: func(f *famFix) domain.Command {
+				return domain.WithdrawDiagnosisInput{FamilyID: f.family, InputID: f.inputID(), Date: famDay(time.February, 12)}
+			},
+			reason: "pomyłka",
+			err:    domain.ErrInputNotFound, kind: domain.ErrNotFound,
+		},
+		{
+			name: "complete a diagnosis whose only input was withdrawn",
+			given: func(f *famFix) {
+				withInput(f)
+				f.must(domain.WithdrawDiagnosisInput{FamilyID: f.family, InputID: f.inputID(), Date: famDay(time.February, 11)})
+			},
+			when: func(f *famFix) domain.Command { return f.completeCmd() },
+			err:  domain.ErrDiagnosisEmpty, kind: domain.ErrConflict,
+		},
+		{
+			name:  "correct a diagnosis input",
+			given: withInput,
+			when: func(f *famFix) domain.Command {
+				return domain.CorrectDiagnosisInput{FamilyID: f.family, InputID: f.inputID(), Severity: domain.SeverityLow, Needs: "praca dorywcza",
+					Date: famDay(time.February, 12)}
+			},
+			reason: "źle oceniona waga",
+			check: func(t *testing.T, f *famFix, envs []domain.Envelope) {
+				e := envs[0].Payload.(domain.DiagnosisInputCorrected)
+				assert.Equal(t, domain.SeverityLow, e.Severity)
+				in := f.state().Recorded[e.InputID]
+				assert.Equal(t, "praca dorywcza", in.Needs, "the state holds the corrected input")
+				assert.Equal(t, domain.SeverityLow, in.Severity)
+			},
+		},
+		{
+			name:  "correct a diagnosis input dated before it was recorded",
+			given: withInput,
+			when: func(f *famFix) domain.Command {
+				return domain.CorrectDiagnosisInput{FamilyID: f.family, InputID: f.inputID(), Severity: domain.SeverityLow, Needs: "praca",
+					Date: famDay(time.February, 9)}
+			},
+			reason: "pomyłka",
+			err:    domain.ErrInvalidField, kind: domain.ErrInvalid, field: "date",
+		},
+		{
+			name:  "withdraw an action of the contract in force",
+			given: func(f *famFix) { f.inForce() },
+			when: func(f *famFix) domain.Command {
+				return domain.WithdrawAction{FamilyID: f.family, ActionID: "a1", Date: famDay(time.April, 15)}
+			},
+			reason: "szkolenie odwołane przez organizatora",
+			want: func(f *famFix) []domain.Event {
+				return []domain.Event{domain.ActionWithdrawn{ActionID: "a1", Date: famDay(time.April, 15)}}
+			},
+		},
+		{
+			name:  "withdraw an action without a reason",
+			given: func(f *famFix) { f.inForce() },
+			when: func(f *famFix) domain.Command {
+				return domain.WithdrawAction{FamilyID: f.family, ActionID: "a1", Date: famDay(time.April, 15)}
+			},
+			err: domain.ErrRequired, kind: domain.ErrInvalid, field: "reason",
+		},
+		{
+			name: "withdraw a completed action",
+			given: func(f *famFix) {
+				f.inForce()
+				f.must(f.actionCmd("a1", domain.ActionStatusCompleted))
+			},
+			when: func(f *famFix) domain.Command {
+				return domain.WithdrawAction{FamilyID: f.family, ActionID: "a1", Date: famDay(time.April, 16)}
+			},
+			reason: "pomyłka",
+			err:    domain.ErrActionTransition, kind: domain.ErrConflict,
+		},
+		{
+			name: "update a withdrawn action",
+			given: func(f *famFix) {
+				f.inForce()
+				f.must(domain.WithdrawAction{FamilyID: f.family, ActionID: "a1", Date: famDay(time.April, 15)})
+			},
+			when: func(f *famFix) domain.Command { return f.actionCmd("a1", domain.ActionStatusStarted) },
+			err:  domain.ErrActionTransition, kind: domain.ErrConflict, field: "status",
+		},
+	})
+}

@@ -153,6 +153,7 @@ const (
 	ActionStatusStarted   ActionStatus = "started"
 	ActionStatusCompleted ActionStatus = "completed"
 	ActionStatusMissed    ActionStatus = "missed"
+	ActionStatusWithdrawn ActionStatus = "withdrawn" // taken back by the coordinator, with a reason
 )
 
 // Achievement is how far a goal was reached at a review.

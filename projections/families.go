@@ -196,7 +196,8 @@ func init() {
 		domain.TeamMeetingRecorded{}, domain.TeamDissolved{}, domain.ReferralRequested{}, domain.ReferralAccepted{}, domain.ReferralDeclined{},
 		domain.ReferralCompleted{}, domain.ContractDrafted{}, domain.ContractSigned{}, domain.ContractAmended{}, domain.ActionStarted{},
 		domain.ActionCompleted{}, domain.ActionMissed{}, domain.ContractReviewed{}, domain.ContractExtended{}, domain.ContractEnded{},
-		domain.CaseClosed{}, domain.CaseReopened{}, domain.FamilyErased{}} {
+		domain.CaseClosed{}, domain.CaseReopened{}, domain.FamilyErased{}, domain.DiagnosisInputCorrected{}, domain.DiagnosisInputWithdrawn{},
+		domain.ActionWithdrawn{}} {
 		familyEvents[e.EventType()] = true
 	}
 }
@@ -239,6 +240,7 @@ func (f *family) apply(env domain.Envelope) {
 	case domain.LegalBasisRecorded:
 		f.LegalBases = append(f.LegalBases, e)
 	case domain.DiagnosisInputRecorded:
+		e.InputID = domain.InputIDOf(env, e)
 		i := slices.IndexFunc(f.Diagnosis.Areas, func(a AreaView) bool { return a.Area == e.Area })
 		if i < 0 {
 			f.Diagnosis.Areas = append(f.Diagnosis.Areas, AreaView{Area: e.Area})
@@ -250,6 +252,15 @@ func (f *family) apply(env domain.Envelope) {
 		if severityIndex(e.Severity) > severityIndex(a.Severity) {
 			a.Severity = e.Severity
 		}
+	case domain.DiagnosisInputCorrected:
+		f.input(e.InputID, func(in *domain.DiagnosisInputRecorded) bool {
+			in.Severity, in.Needs, in.Strengths, in.Resources, in.Barriers = e.Severity, e.Needs, e.Strengths, e.Resources, e.Barriers
+			return true
+		})
+	case domain.DiagnosisInputWithdrawn:
+		f.input(e.InputID, func(*domain.DiagnosisInputRecorded) bool { return false })
+	case domain.ActionWithdrawn:
+		f.action(e.ActionID, domain.ActionStatusWithdrawn, e.Date, env.Reason)
 	case domain.DiagnosisCompleted:
 		f.Diagnosis.Completed, f.Diagnosis.CompletedOn, f.Diagnosis.Summary = true, e.Date, e.Summary
 	case domain.TeamFormed:
@@ -345,6 +356,36 @@ func newContractView(version int, t domain.ContractTerms, before *ContractView) 
 		c.Actions = append(c.Actions, av)
 	}
 	return c
+}
+
+// input changes the diagnosis input with the id (keep false withdraws
+// it), then works out its area's severity again; an area left without
+// inputs is left out. The inputs are copied, for plans handed out share
+// them.
+func (f *family) input(id string, change func(*domain.DiagnosisInputRecorded) (keep bool)) {
+	for i := range f.Diagnosis.Areas {
+		a := &f.Diagnosis.Areas[i]
+		j := slices.IndexFunc(a.Inputs, func(in domain.DiagnosisInputRecorded) bool { return in.InputID == id })
+		if j < 0 {
+			continue
+		}
+		inputs := slices.Clone(a.Inputs)
+		if change(&inputs[j]) {
+			a.Inputs = inputs
+		} else {
+			a.Inputs = slices.Delete(inputs, j, j+1)
+		}
+		a.Severity = ""
+		for _, in := range a.Inputs {
+			if severityIndex(in.Severity) > severityIndex(a.Severity) {
+				a.Severity = in.Severity
+			}
+		}
+		if len(a.Inputs) == 0 {
+			f.Diagnosis.Areas = slices.Delete(slices.Clone(f.Diagnosis.Areas), i, i+1)
+		}
+		return
+	}
 }
 
 func (f *family) referral(id string, s domain.ReferralStatus, d domain.Date, reason string) {
@@ -725,6 +766,7 @@ type FamilyScope struct {
 	Team          map[string]string       // worker id → institution id
 	Actions       map[string]domain.Party // action id of the current contract → who carries it out
 	Referrals     map[string]string       // referral id → the institution it was sent to
+	Inputs        map[string]string       // diagnosis input id → the worker who recorded it
 	Erased        bool
 	family        domain.Family
 }
@@ -749,7 +791,12 @@ func (p *Families) Scope(id string) (FamilyScope, bool) {
 	for _, m := range f.Team {
 		s.Team[m.WorkerID] = m.InstitutionID
 	}
-	s.Actions, s.Referrals = map[string]domain.Party{}, map[string]string{}
+	s.Actions, s.Referrals, s.Inputs = map[string]domain.Party{}, map[string]string{}, map[string]string{}
+	for _, a := range f.Diagnosis.Areas {
+		for _, in := range a.Inputs {
+			s.Inputs[in.InputID] = in.WorkerID
+		}
+	}
 	if f.Contract != nil {
 		for _, a := range f.Contract.Actions {
 			s.Actions[a.ID] = a.Responsible

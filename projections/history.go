@@ -77,6 +77,12 @@ func Describe(e domain.Envelope) string {
 		return fmt.Sprintf("Udostępnienie danych (%s) instytucji %s na podstawie: %s", joinCategories(p.Categories), p.InstitutionID, p.LegalBasis)
 	case domain.DiagnosisInputRecorded:
 		return fmt.Sprintf("Diagnoza: obszar %s, waga %s (sektor %s)", p.Area, p.Severity, p.Sector)
+	case domain.DiagnosisInputCorrected:
+		return fmt.Sprintf("Poprawiono wkład do diagnozy %s w dniu %s", p.InputID, p.Date)
+	case domain.DiagnosisInputWithdrawn:
+		return fmt.Sprintf("Wycofano wkład do diagnozy %s w dniu %s", p.InputID, p.Date)
+	case domain.ActionWithdrawn:
+		return fmt.Sprintf("Wycofano działanie %s w dniu %s", p.ActionID, p.Date)
 	case domain.DiagnosisCompleted:
 		return fmt.Sprintf("Zakończono diagnozę potrzeb w dniu %s", p.Date)
 	case domain.TeamFormed:

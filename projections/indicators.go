@@ -334,6 +334,8 @@ func (f *indFamily) apply(env domain.Envelope) {
 		f.action(e.ActionID, domain.ActionStatusCompleted)
 	case domain.ActionMissed:
 		f.action(e.ActionID, domain.ActionStatusMissed)
+	case domain.ActionWithdrawn:
+		f.action(e.ActionID, domain.ActionStatusWithdrawn)
 	case domain.ContractReviewed:
 		if c := f.contract(); c != nil {
 			for _, g := range e.Goals {
@@ -629,6 +631,9 @@ func (a *acc) addFamily(f *indFamily, asOf domain.Date) {
 		inForce := i == len(f.Contracts)-1 && !c.Ended && !f.Closed
 		sectors := map[string]bool{}
 		for _, x := range c.Actions {
+			if x.Status == domain.ActionStatusWithdrawn {
+				continue // taken back: neither done nor due
+			}
 			if x.Sector != "client" {
 				sectors[x.Sector] = true
 			}
