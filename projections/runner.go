@@ -93,7 +93,12 @@ type checkpoint struct {
 	Projections map[string]json.RawMessage `json:"projections"`
 }
 
-const checkpointFormat = 1
+// checkpointFormat changes when a read model's saved state would differ
+// from a rebuild of the same events: a checkpoint of another format is
+// not restored, the runner rebuilds from the start once. 2: diagnosis
+// inputs carry their input_id (for an input recorded without one, its
+// event's id, which a format-1 checkpoint did not keep).
+const checkpointFormat = 2
 
 // OnApplied registers fn to be told of every command the runner applies
 // from the stream, after its projections, in stream order (for the
