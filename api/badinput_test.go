@@ -283,6 +283,7 @@ func TestBadInputWritesNothing(t *testing.T) {
 
 		// Offering a service.
 		req("offer", "offer a service without a name", with(offer, "name", nil), 400, "required", "name"),
+		req("offer", "offer a service for a need area that does not exist", with(offer, "area", "weather"), 400, "invalid_field", "area"),
 		req("offer", "offer a service without an institution", with(offer, "institution_id", nil), 400, "required", "institution_id"),
 		req("offer", "offer a service of an institution that is not a member", with(offer, "institution_id", f.police), 409, "not_member", "institution_id"),
 		req("offer", "offer a service of an institution that does not exist", with(offer, "institution_id", unknown), 409, "not_member", "institution_id"),
