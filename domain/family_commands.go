@@ -797,8 +797,8 @@ func (f *Family) Decide(cmd Command, meta Meta, facts Facts) ([]Event, error) {
 		}
 		return []Event{DiagnosisInputWithdrawn{InputID: c.InputID, Date: c.Date}}, nil
 	case WithdrawAction:
-		if f.Contract == nil || f.Contract.Ended {
-			return nil, ErrNoContract.With("", "there is no current contract")
+		if !f.Contract.InForce() {
+			return nil, ErrNoContract.With("", "there is no contract in force; a draft is changed by drafting it again")
 		}
 		st, ok := f.Contract.Actions[c.ActionID]
 		if !ok {
@@ -806,6 +806,9 @@ func (f *Family) Decide(cmd Command, meta Meta, facts Facts) ([]Event, error) {
 		}
 		if st != ActionStatusPlanned && st != ActionStatusStarted {
 			return nil, ErrActionTransition.With("", "a %s action cannot be withdrawn", st)
+		}
+		if c.Date.Before(f.Contract.SignedOn) {
+			return nil, Invalid("date", "is before the contract was signed on %s", f.Contract.SignedOn)
 		}
 		if err := checkText("reason", meta.Reason, true, maxText); err != nil {
 			return nil, err

@@ -2375,6 +2375,24 @@ func TestFamilyCorrections(t *testing.T) {
 			},
 		},
 		{
+			name:  "withdraw an action dated before the contract was signed",
+			given: func(f *famFix) { f.inForce() },
+			when: func(f *famFix) domain.Command {
+				return domain.WithdrawAction{FamilyID: f.family, ActionID: "a1", Date: famDay(time.February, 1)}
+			},
+			reason: "pomyłka",
+			err:    domain.ErrInvalidField, kind: domain.ErrInvalid, field: "date",
+		},
+		{
+			name:  "withdraw an action of a draft",
+			given: func(f *famFix) { f.diagnosed(); f.teamed(); f.must(f.draftCmd()) },
+			when: func(f *famFix) domain.Command {
+				return domain.WithdrawAction{FamilyID: f.family, ActionID: "a1", Date: famDay(time.April, 15)}
+			},
+			reason: "pomyłka",
+			err:    domain.ErrNoContract, kind: domain.ErrConflict,
+		},
+		{
 			name:  "withdraw an action without a reason",
 			given: func(f *famFix) { f.inForce() },
 			when: func(f *famFix) domain.Command {
