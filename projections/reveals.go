@@ -21,6 +21,7 @@ import (
 // The rules:
 //
 //	basic      the family's basic data: every team member is covered for it
+//	           today, but not necessarily on the plan's day
 //	area       the need area of the element it belongs to (a goal, an
 //	           action, a referral, a diagnosis area): its data category
 //	           (domain.AreaCategory); an element without an area is the
@@ -175,7 +176,7 @@ func (c cutter) allowed(rule string, s subject) bool {
 	var cats []domain.DataCategory
 	switch rule {
 	case "basic":
-		return true
+		cats = []domain.DataCategory{domain.DataBasic}
 	case "area", "categories":
 		if !s.element {
 			return false // a rule for elements outside one: hide

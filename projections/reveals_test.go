@@ -142,6 +142,15 @@ func TestForInstitutionLeavesOutWhatTheConsentDoesNotCover(t *testing.T) {
 	assert.Len(t, plan.Contract.Actions, 4, "the plan given is not changed")
 	assert.Equal(t, "przemoc", plan.Diagnosis.Summary)
 
+	// Not covered even for basic data (a plan's day before the consent):
+	// nothing of the family.
+	plan.Household, plan.Address = []domain.Person{{PersonID: "p1", Name: "Anna"}}, "ul. Długa 1"
+	none := ForInstitution(plan, "nobody", func(domain.DataCategory) bool { return false })
+	assert.Empty(t, none.Household)
+	assert.Empty(t, none.Address)
+	assert.Empty(t, none.Referrals)
+	assert.Empty(t, none.Diagnosis.Areas)
+
 	// Covered for everything, restricted included: the coordinator's
 	// institution, which runs the case by statute.
 	all := ForInstitution(plan, "mops", func(domain.DataCategory) bool { return true })
