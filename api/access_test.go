@@ -391,6 +391,7 @@ func TestAccessMatrix(t *testing.T) {
 		{name: "X may not update the school's action of F1's contract", user: uX, method: post, path: f1 + "/contract/actions/a3", body: map[string]any{"status": "completed", "date": "2024-06-11"}, status: forbidden, code: "forbidden"},
 		{name: "X may not update the client's action of F1's contract", user: uX, method: post, path: f1 + "/contract/actions/a1", body: started, status: forbidden, code: "forbidden"},
 		{name: "X updates the police's action of F1's contract", user: uX, method: post, path: f1 + "/contract/actions/a4", body: started, status: ok},
+		{name: "W may not withdraw the school's action of F1's contract", user: uW, method: post, path: f1 + "/contract/actions/a3/withdraw", body: map[string]any{"date": "2024-06-10", "reason": "pomyłka"}, status: forbidden, code: "forbidden"},
 		{name: "C1 updates the client's action of F1's contract", user: uC1, method: post, path: f1 + "/contract/actions/a1", body: started, status: ok},
 		{name: "C1 updates their own action of F1's contract", user: uC1, method: post, path: f1 + "/contract/actions/a2", body: started, status: ok},
 		{name: "X may not accept the referral sent to the school", user: uX, method: post, path: f1 + "/referrals/" + w.toSchool, body: map[string]any{"status": "accepted", "date": "2024-05-24"}, status: forbidden, code: "forbidden"},
