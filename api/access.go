@@ -135,24 +135,23 @@ func forbidden(format string, args ...any) error {
 // referrals sent to their institution. The client's and the coordinator's
 // actions are the coordinator's to move. An action or referral the read
 // model does not know is left to the domain to refuse (404).
-func teamMayRecord(p Principal, scope projections.FamilyScope, cmd domain.Command) bool {
-	inst := scope.Team[p.WorkerID]
+func teamMayRecord(p Principal, inst string, owners projections.Owners, cmd domain.Command) bool {
 	switch c := cmd.(type) {
 	case domain.RecordDiagnosisInput:
 		return c.WorkerID == p.WorkerID
 	case domain.RecordTeamMeeting:
 		return true
 	case domain.UpdateAction:
-		party, known := scope.Actions[c.ActionID]
+		party, known := owners.Actions[c.ActionID]
 		return !known || (party.Kind == domain.PartyInstitution && party.InstitutionID == inst)
 	case domain.UpdateReferral:
-		to, known := scope.Referrals[c.ReferralID]
+		to, known := owners.Referrals[c.ReferralID]
 		return !known || to == inst
 	case domain.CorrectDiagnosisInput:
-		by, known := scope.Inputs[c.InputID]
+		by, known := owners.Inputs[c.InputID]
 		return !known || by == p.WorkerID
 	case domain.WithdrawDiagnosisInput:
-		by, known := scope.Inputs[c.InputID]
+		by, known := owners.Inputs[c.InputID]
 		return !known || by == p.WorkerID
 	}
 	return false
@@ -178,7 +177,7 @@ func (s *Server) mayExecute(ctx context.Context, p Principal, cmd domain.Command
 		if err != nil {
 			return err
 		}
-		if rel == relTeam && !teamMayRecord(p, scope, cmd) {
+		if rel == relTeam && !teamMayRecord(p, scope.Team[p.WorkerID], s.Families.Owners(id), cmd) {
 			// The action or referral may be newer than the read model.
 			if s.catchUp(ctx) {
 				rel, scope, err = s.authorizeFamily(ctx, p, id, n)
@@ -186,7 +185,7 @@ func (s *Server) mayExecute(ctx context.Context, p Principal, cmd domain.Command
 					return err
 				}
 			}
-			if rel == relTeam && !teamMayRecord(p, scope, cmd) {
+			if rel == relTeam && !teamMayRecord(p, scope.Team[p.WorkerID], s.Families.Owners(id), cmd) {
 				return forbidden("a member of the task team records their own input, meetings, the status of their institution's actions and the answer to referrals sent to it; the coordinator decides the rest")
 			}
 		}

@@ -763,10 +763,7 @@ func (p *Families) Restore(b []byte) error { return restore(&p.mu, &p.byID, b) }
 type FamilyScope struct {
 	PartnershipID string
 	Coordinator   domain.TeamMember
-	Team          map[string]string       // worker id → institution id
-	Actions       map[string]domain.Party // action id of the current contract → who carries it out
-	Referrals     map[string]string       // referral id → the institution it was sent to
-	Inputs        map[string]string       // diagnosis input id → the worker who recorded it
+	Team          map[string]string // worker id → institution id
 	Erased        bool
 	family        domain.Family
 }
@@ -791,24 +788,46 @@ func (p *Families) Scope(id string) (FamilyScope, bool) {
 	for _, m := range f.Team {
 		s.Team[m.WorkerID] = m.InstitutionID
 	}
-	s.Actions, s.Referrals, s.Inputs = map[string]domain.Party{}, map[string]string{}, map[string]string{}
-	for _, a := range f.Diagnosis.Areas {
-		for _, in := range a.Inputs {
-			s.Inputs[in.InputID] = in.WorkerID
-		}
-	}
-	if f.Contract != nil {
-		for _, a := range f.Contract.Actions {
-			s.Actions[a.ID] = a.Responsible
-		}
-	}
-	for _, r := range f.Referrals {
-		s.Referrals[r.ReferralID] = r.InstitutionID
-	}
 	for _, c := range f.Consents {
 		s.family.Consents[c.ConsentID] = &domain.Consent{ConsentGiven: c.ConsentGiven, Withdrawn: c.Withdrawn, WithdrawnOn: c.WithdrawnOn}
 	}
 	return s, true
+}
+
+// Owners are whose the steps of a family's case are, for deciding who may
+// move them: who carries out each action of the current contract, the
+// institution each referral was sent to, the worker who recorded each
+// input of the current diagnosis.
+type Owners struct {
+	Actions   map[string]domain.Party // action id → who carries it out
+	Referrals map[string]string       // referral id → the institution it was sent to
+	Inputs    map[string]string       // diagnosis input id → the worker who recorded it
+}
+
+// Owners returns whose the steps of a family's case are (empty maps for a
+// family that does not exist).
+func (p *Families) Owners(id string) Owners {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	o := Owners{Actions: map[string]domain.Party{}, Referrals: map[string]string{}, Inputs: map[string]string{}}
+	f, ok := p.byID[id]
+	if !ok {
+		return o
+	}
+	for _, a := range f.Diagnosis.Areas {
+		for _, in := range a.Inputs {
+			o.Inputs[in.InputID] = in.WorkerID
+		}
+	}
+	if f.Contract != nil {
+		for _, a := range f.Contract.Actions {
+			o.Actions[a.ID] = a.Responsible
+		}
+	}
+	for _, r := range f.Referrals {
+		o.Referrals[r.ReferralID] = r.InstitutionID
+	}
+	return o
 }
 
 // AreaCategory is the data category that covers a need area of the
