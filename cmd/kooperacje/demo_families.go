@@ -804,7 +804,7 @@ func (g *demoGen) familyIn(p demoPartnership, pool demoPool, key string, prof de
 	terms.Actions = append(terms.Actions, domain.Action{GoalID: prof.clientGoal, Description: prof.clientAction, Responsible: domain.Party{Kind: domain.PartyClient}})
 	for i, m := range members {
 		role := demoRoles[m.role]
-		a := domain.Action{GoalID: fmt.Sprintf("g%d", i%2+1), Description: role.action,
+		a := domain.Action{GoalID: fmt.Sprintf("g%d", i%2+1), Description: role.action, Area: role.area,
 			Responsible: domain.Party{Kind: domain.PartyInstitution, InstitutionID: demoID("institution", m.slot.inst)}}
 		if m.slot.service != "" {
 			a.ServiceID = demoID("service", p.slug, m.slot.inst, m.slot.service)
