@@ -2207,7 +2207,7 @@ func TestFamilyStaffSupport(t *testing.T) {
 		{
 			name: "record staff support before the partnership was initiated",
 			when: support(func(_ *famFix, c *domain.RecordStaffSupport) { c.Date = famDay(time.January, 9) }),
-			err:  domain.ErrDateBeforeInitiation, kind: domain.ErrConflict, field: "date",
+			err:  domain.ErrDateBeforeInitiation, kind: domain.ErrInvalid, field: "date",
 		},
 		{
 			name: "record staff support without institutions",
