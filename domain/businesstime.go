@@ -122,7 +122,12 @@ func (c RemoveTeamMember) BusinessDate() (string, Date)     { return "date", c.D
 func (c RecordTeamMeeting) BusinessDate() (string, Date)    { return "date", c.Date }
 func (c RequestReferral) BusinessDate() (string, Date)      { return "date", c.Date }
 func (c UpdateReferral) BusinessDate() (string, Date)       { return "date", c.Date }
-func (c DraftContract) BusinessDate() (string, Date)        { return "signed_on", c.SignedOn }
+func (c DraftContract) BusinessDate() (string, Date) {
+	if !c.SignedOn.IsZero() {
+		return "signed_on", c.SignedOn
+	}
+	return "date", c.Date
+}
 func (c SignContract) BusinessDate() (string, Date)         { return "date", c.Date }
 func (c UpdateAction) BusinessDate() (string, Date)         { return "date", c.Date }
 func (c ReviewContract) BusinessDate() (string, Date)       { return "date", c.Date }

@@ -565,6 +565,9 @@ func (p *Partnership) leave(c LeavePartnership, meta Meta) ([]Event, error) {
 	if err := p.notBefore("date", c.Date); err != nil {
 		return nil, err
 	}
+	if err := orderedAfter("date", c.Date, p.Members[c.InstitutionID].JoinedOn, "the institution joined"); err != nil {
+		return nil, err
+	}
 	events := []Event{MemberLeft{InstitutionID: c.InstitutionID, Date: c.Date}}
 	// A member that leaves takes its services out of the basket, in the
 	// same atomic append.
