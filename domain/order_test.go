@@ -224,6 +224,22 @@ func TestFamilyStepsInOrder(t *testing.T) {
 			when: func(f *famFix) domain.Command {
 				return domain.LeavePartnership{PartnershipID: f.pzk, InstitutionID: f.pup, Date: famDay(time.January, 12)}
 			}, reason: "reorganizacja", err: out, kind: inv, field: "date"},
+		{name: "a partnership meeting is attended by an institution that joined after it",
+			when: func(f *famFix) domain.Command {
+				return domain.RecordMeeting{PartnershipID: f.pzk, MeetingID: f.id("meeting"), Kind: domain.MeetingRegular, Date: famDay(time.January, 12),
+					Place: "MOPS", Attendees: []string{f.mops, f.school}}
+			}, err: out, kind: inv, field: "attendees[1]"},
+		{name: "staff support is recorded for an institution before it joined",
+			when: func(f *famFix) domain.Command {
+				return domain.RecordStaffSupport{PartnershipID: f.pzk, ActivityID: f.id("activity"), Kind: domain.SupportTraining, Date: famDay(time.January, 12),
+					Topic: "współpraca", Institutions: []string{f.pup}, Hours: 4}
+			}, err: out, kind: inv, field: "institutions[0]"},
+		{name: "an amendment names a day of drafting besides its signing", given: func(f *famFix) { f.inForce() },
+			when: func(f *famFix) domain.Command {
+				c := f.draftCmd()
+				c.Changes, c.SignedOn, c.Date = "nowy cel", famDay(time.March, 20), famDay(time.March, 19)
+				return c
+			}, reason: "nowe potrzeby", err: domain.ErrInvalidField, kind: inv, field: "date"},
 		{name: "a step is dated the day after the clock's day",
 			when: func(f *famFix) domain.Command {
 				c := f.closeCmd()
