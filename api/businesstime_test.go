@@ -96,6 +96,8 @@ func TestPartnershipStepsOutOfTimeOrOrderWriteNothing(t *testing.T) {
 		req("staff", "record staff support whose occurred_at is before 1990", with(body("staff"), "occurred_at", "1970-01-01T00:00:00Z"), 400, "invalid_field", "occurred_at"),
 		req("offer", "offer a service with an occurred_at before the partnership was initiated", with(body("offer"), "occurred_at", "2024-02-01T12:00:00+01:00"), 400, "date_before_initiation", "occurred_at"),
 		req("leave", "leave a partnership before joining it", with(body("leave"), "date", "2024-03-15"), 400, "date_out_of_order", "date"),
+		req("meeting", "record a partnership meeting attended by an institution before it joined", with(body("meeting"), "date", "2024-03-20"), 400, "date_out_of_order", "attendees[1]"),
+		req("staff", "record staff support for an institution before it joined", with(body("staff"), "date", "2024-03-20", "institutions", []string{f.ops, f.school}), 400, "date_out_of_order", "institutions[1]"),
 		req("initiate", "initiate a partnership in 2099", with(body("initiate"), "date", "2099-01-01"), 400, "date_in_future", "date"),
 	}
 	runBadCases(t, ta, tests)
