@@ -166,11 +166,11 @@ const pl = {
   'meeting.regular': 'spotkanie PZK',
   'meeting.consultation': 'konsultacyjne',
   'achievement.achieved': 'osiągnięty',
-  'achievement.partially_achieved': 'częściowo',
+  'achievement.partially_achieved': 'częściowo osiągnięty',
   'achievement.not_achieved': 'nieosiągnięty',
   'ending.goals_met': 'cele osiągnięte',
-  'ending.client_broke': 'niedotrzymanie',
-  'ending.client_withdrew': 'rezygnacja',
+  'ending.client_broke': 'niedotrzymanie przez klienta',
+  'ending.client_withdrew': 'rezygnacja klienta',
   'ending.moved_away': 'wyprowadzka',
   'ending.other': 'inne',
   'role.admin': 'administrator',
@@ -191,6 +191,67 @@ const pl = {
   'party.client': 'klient',
   'party.coordinator': 'koordynator',
   'party.institution': 'instytucja',
+  // Kept in step with the Go table (package polish) by its test.
+  'role.system': 'system',
+  'category.addiction': 'uzależnienia',
+  'category.basic': 'dane podstawowe',
+  'category.education': 'edukacja',
+  'category.employment': 'zatrudnienie',
+  'category.health': 'zdrowie',
+  'category.housing': 'mieszkanie',
+  'category.income': 'dochody',
+  'category.justice': 'sprawy sądowe',
+  'category.violence': 'przemoc',
+  'variant.A': 'A (rozwiązanie trudnej sytuacji życiowej)',
+  'variant.B': 'B (aktywizacja i usamodzielnienie)',
+  'outcome.client_withdrew': 'rezygnacja klienta',
+  'outcome.goals_achieved': 'cele osiągnięte',
+  'outcome.moved_away': 'wyprowadzka',
+  'outcome.not_achieved': 'cele nieosiągnięte',
+  'outcome.other': 'inne',
+  'outcome.partly_achieved': 'cele osiągnięte częściowo',
+  'outcome.transferred': 'przekazanie sprawy',
+  'rstatus.accepted': 'przyjęte',
+  'rstatus.completed': 'zrealizowane',
+  'rstatus.declined': 'odrzucone',
+  'rstatus.requested': 'wystawione',
+  'support.coaching': 'coaching',
+  'support.consultation': 'spotkanie konsultacyjne',
+  'support.training': 'szkolenie międzysektorowe',
+  'support.workshop': 'warsztaty kooperacyjne',
+  'noun.action.one': 'działanie',
+  'noun.action.few': 'działania',
+  'noun.action.many': 'działań',
+  'noun.day.one': 'dzień',
+  'noun.day.few': 'dni',
+  'noun.day.many': 'dni',
+  'noun.event.one': 'zdarzenie',
+  'noun.event.few': 'zdarzenia',
+  'noun.event.many': 'zdarzeń',
+  'noun.family.one': 'rodzina',
+  'noun.family.few': 'rodziny',
+  'noun.family.many': 'rodzin',
+  'noun.goal.one': 'cel',
+  'noun.goal.few': 'cele',
+  'noun.goal.many': 'celów',
+  'noun.institution.one': 'instytucja',
+  'noun.institution.few': 'instytucje',
+  'noun.institution.many': 'instytucji',
+  'noun.meeting.one': 'spotkanie',
+  'noun.meeting.few': 'spotkania',
+  'noun.meeting.many': 'spotkań',
+  'noun.message.one': 'komunikat',
+  'noun.message.few': 'komunikaty',
+  'noun.message.many': 'komunikatów',
+  'noun.partnership.one': 'partnerstwo',
+  'noun.partnership.few': 'partnerstwa',
+  'noun.partnership.many': 'partnerstw',
+  'noun.person.one': 'osoba',
+  'noun.person.few': 'osoby',
+  'noun.person.many': 'osób',
+  'noun.service.one': 'usługa',
+  'noun.service.few': 'usługi',
+  'noun.service.many': 'usług',
 };
 
 const en = {
@@ -381,6 +442,55 @@ const en = {
   'party.client': 'client',
   'party.coordinator': 'coordinator',
   'party.institution': 'institution',
+  'role.system': 'system',
+  'category.basic': 'basic data',
+  'category.health': 'health',
+  'category.addiction': 'addiction',
+  'category.violence': 'violence',
+  'category.education': 'education',
+  'category.employment': 'employment',
+  'category.justice': 'court matters',
+  'category.housing': 'housing',
+  'category.income': 'income',
+  'variant.A': 'A (resolving a difficult life situation)',
+  'variant.B': 'B (activation and self-reliance)',
+  'outcome.goals_achieved': 'goals achieved',
+  'outcome.partly_achieved': 'goals partly achieved',
+  'outcome.not_achieved': 'goals not achieved',
+  'outcome.client_withdrew': 'client withdrew',
+  'outcome.moved_away': 'moved away',
+  'outcome.transferred': 'case transferred',
+  'outcome.other': 'other',
+  'rstatus.requested': 'requested',
+  'rstatus.accepted': 'accepted',
+  'rstatus.declined': 'declined',
+  'rstatus.completed': 'completed',
+  'support.training': 'cross-sector training',
+  'support.coaching': 'coaching',
+  'support.workshop': 'cooperation workshop',
+  'support.consultation': 'consultation meeting',
+  'noun.goal.one': 'goal',
+  'noun.goal.other': 'goals',
+  'noun.action.one': 'action',
+  'noun.action.other': 'actions',
+  'noun.family.one': 'family',
+  'noun.family.other': 'families',
+  'noun.partnership.one': 'partnership',
+  'noun.partnership.other': 'partnerships',
+  'noun.person.one': 'person',
+  'noun.person.other': 'people',
+  'noun.institution.one': 'institution',
+  'noun.institution.other': 'institutions',
+  'noun.service.one': 'service',
+  'noun.service.other': 'services',
+  'noun.meeting.one': 'meeting',
+  'noun.meeting.other': 'meetings',
+  'noun.day.one': 'day',
+  'noun.day.other': 'days',
+  'noun.message.one': 'message',
+  'noun.message.other': 'messages',
+  'noun.event.one': 'event',
+  'noun.event.other': 'events',
 };
 
 const dictionaries = { pl, en };
@@ -411,6 +521,26 @@ export function t(key, value) {
 /** locale is the BCP 47 tag for numbers and dates. */
 export function locale() {
   return lang() === 'en' ? 'en-GB' : 'pl-PL';
+}
+
+/**
+ * count writes a number with a noun in the form the number takes in the
+ * chosen language ("1 rodzina", "2 rodziny", "5 rodzin"; "1 family",
+ * "2 families"): Intl.PluralRules picks one, few, many or other, and the
+ * dictionary holds the noun under noun.<key>.<form>.
+ */
+export function count(n, noun) {
+  return `${num(n)} ${nounForm(n, noun)}`;
+}
+
+/** nounForm is the form of a noun that goes with the number n. */
+export function nounForm(n, noun) {
+  const rule = new Intl.PluralRules(locale()).select(Number(n) || 0);
+  const d = dictionaries[lang()];
+  for (const k of [`noun.${noun}.${rule}`, `noun.${noun}.many`, `noun.${noun}.other`]) {
+    if (k in d) return d[k];
+  }
+  return t(`noun.${noun}.many`);
 }
 
 /** num formats a number in the chosen language ("—" for none). */
