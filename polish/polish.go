@@ -39,17 +39,20 @@ func (w Noun) Count(n int) string { return strconv.Itoa(n) + " " + w.Form(n) }
 // Nouns counted by the engine's summaries and reports, keyed by the name
 // the pages' dictionary uses ("noun.<key>.one" …).
 var Nouns = map[string]Noun{
-	"goal":        {"cel", "cele", "celów"},
-	"action":      {"działanie", "działania", "działań"},
-	"family":      {"rodzina", "rodziny", "rodzin"},
-	"partnership": {"partnerstwo", "partnerstwa", "partnerstw"},
-	"person":      {"osoba", "osoby", "osób"},
-	"institution": {"instytucja", "instytucje", "instytucji"},
-	"service":     {"usługa", "usługi", "usług"},
-	"meeting":     {"spotkanie", "spotkania", "spotkań"},
-	"day":         {"dzień", "dni", "dni"},
-	"message":     {"komunikat", "komunikaty", "komunikatów"},
-	"event":       {"zdarzenie", "zdarzenia", "zdarzeń"},
+	"goal":            {"cel", "cele", "celów"},
+	"action":          {"działanie", "działania", "działań"},
+	"family":          {"rodzina", "rodziny", "rodzin"},
+	"partnership":     {"partnerstwo", "partnerstwa", "partnerstw"},
+	"person":          {"osoba", "osoby", "osób"},
+	"institution":     {"instytucja", "instytucje", "instytucji"},
+	"service":         {"usługa", "usługi", "usług"},
+	"meeting":         {"spotkanie", "spotkania", "spotkań"},
+	"day":             {"dzień", "dni", "dni"},
+	"message":         {"komunikat", "komunikaty", "komunikatów"},
+	"event":           {"zdarzenie", "zdarzenia", "zdarzeń"},
+	"sector":          {"sektor", "sektory", "sektorów"},
+	"signed_contract": {"podpisany kontrakt", "podpisane kontrakty", "podpisanych kontraktów"},
+	"overdue_action":  {"działanie po terminie", "działania po terminie", "działań po terminie"},
 }
 
 // The nouns used by name in Go.

@@ -45,7 +45,6 @@ const pl = {
   'days_to_contract': 'Dni od otwarcia sprawy do kontraktu (mediana)',
   'days_to_contract_short': 'Dni do kontraktu',
   'quartiles': 'kwartyle',
-  'n_families': 'rodzin',
   'sectors_covered': 'Sektory',
   'formalized_on': 'Sformalizowane',
   'initiated_on': 'Zainicjowane',
@@ -252,6 +251,15 @@ const pl = {
   'noun.service.one': 'usługa',
   'noun.service.few': 'usługi',
   'noun.service.many': 'usług',
+  'noun.sector.one': 'sektor',
+  'noun.sector.few': 'sektory',
+  'noun.sector.many': 'sektorów',
+  'noun.signed_contract.one': 'podpisany kontrakt',
+  'noun.signed_contract.few': 'podpisane kontrakty',
+  'noun.signed_contract.many': 'podpisanych kontraktów',
+  'noun.overdue_action.one': 'działanie po terminie',
+  'noun.overdue_action.few': 'działania po terminie',
+  'noun.overdue_action.many': 'działań po terminie',
 };
 
 const en = {
@@ -296,7 +304,6 @@ const en = {
   'days_to_contract': 'Days from opening to contract (median)',
   'days_to_contract_short': 'Days to contract',
   'quartiles': 'quartiles',
-  'n_families': 'families',
   'sectors_covered': 'Sectors',
   'formalized_on': 'Formalised',
   'initiated_on': 'Initiated',
@@ -491,6 +498,12 @@ const en = {
   'noun.message.other': 'messages',
   'noun.event.one': 'event',
   'noun.event.other': 'events',
+  'noun.sector.one': 'sector',
+  'noun.sector.other': 'sectors',
+  'noun.signed_contract.one': 'signed contract',
+  'noun.signed_contract.other': 'signed contracts',
+  'noun.overdue_action.one': 'overdue action',
+  'noun.overdue_action.other': 'overdue actions',
 };
 
 const dictionaries = { pl, en };
