@@ -133,8 +133,12 @@ func (n *historyNames) terms(t domain.ContractTerms) {
 func (n *historyNames) decider(a domain.Actor) Decider {
 	d := Decider{Role: polish.Label(a.Role), Name: "użytkownik spoza rejestru"}
 	inst := a.InstitutionID
-	if a.Role == domain.RoleSystem {
+	switch {
+	case a.Role == domain.RoleSystem:
 		d.Name = "silnik Kooperacji"
+	case strings.HasPrefix(a.UserID, "cli:"):
+		// kooperacje forget and retention record the operator's login.
+		d.Name = "operator wiersza poleceń " + strings.TrimPrefix(a.UserID, "cli:")
 	}
 	if n.dir.Users != nil {
 		if u, ok := n.dir.Users.Get(a.UserID); ok {
