@@ -71,6 +71,7 @@ func TestTheHistoryIsWrittenForPeople(t *testing.T) {
 	as(http.StatusOK, http.MethodPost, fc.path+"/diagnosis/complete", map[string]any{"date": "2024-05-17", "summary": "Bezrobocie i nieobecności dziecka"})
 	as(http.StatusOK, http.MethodPost, fc.path+"/team", map[string]any{"date": "2024-05-20",
 		"members": []map[string]any{{"worker_id": f.adviser, "institution_id": f.pup}, {"worker_id": f.pedagogue, "institution_id": f.school}}})
+	as(http.StatusOK, http.MethodPost, fc.path+"/team/members", map[string]any{"worker_id": f.teacher, "institution_id": f.school, "date": "2024-05-21"})
 	as(http.StatusCreated, http.MethodPost, fc.path+"/team/meetings", map[string]any{"date": "2024-05-22",
 		"attendees": []string{f.coordinator, f.adviser, f.pedagogue}, "decisions": []string{"Skierowanie do doradcy zawodowego"}})
 	as(http.StatusCreated, http.MethodPost, fc.path+"/referrals", map[string]any{"service_id": f.pupService, "date": "2024-05-23"})
@@ -85,12 +86,13 @@ func TestTheHistoryIsWrittenForPeople(t *testing.T) {
 		"goals": []map[string]any{{"goal_id": "g1", "achievement": "achieved"}, {"goal_id": "g2", "achievement": "partially_achieved"}}})
 	v, _ = ta.plan(fc, "")
 	as(http.StatusOK, http.MethodPost, fc.path+"/consents/"+consentID(t, v, f.school)+"/withdraw", map[string]any{"withdrawn_on": "2024-09-12"})
+	as(http.StatusOK, http.MethodDelete, fc.path+"/team/members/"+f.teacher, map[string]any{"date": "2024-09-20", "reason": "koniec roku szkolnego"})
 	as(http.StatusOK, http.MethodPost, fc.path+"/contract/end", map[string]any{"date": "2024-11-30", "ending": "goals_met"})
 	as(http.StatusOK, http.MethodPost, fc.path+"/close", map[string]any{"date": "2024-12-02", "outcome": "partly_achieved"})
 
 	var hist api.List[projections.HistoryEntry]
 	ta.read(fc.path+"/history", fc.seq, &hist)
-	require.Len(t, hist.Items, 19)
+	require.Len(t, hist.Items, 21)
 	all := ""
 	for _, h := range hist.Items {
 		assert.Equal(t, projections.Decider{Name: "Anna Koordynatorka", Role: "pracownik socjalny", Institution: "MOPS Testowo"}, h.By, h.Type)
@@ -121,18 +123,20 @@ func TestTheHistoryIsWrittenForPeople(t *testing.T) {
 			{"the opening names the applicant, the household, the coordinator and who reported the family", "FamilyCaseOpened",
 				"Otwarto sprawę rodziny w dniu 2024-05-06: wnioskodawca " + applicantName + ", gospodarstwo domowe: 2 osoby; koordynator: Anna Koordynatorka (MOPS Testowo); zgłoszenie: Szkoła Podstawowa nr 1"},
 			{"a consent names who gave it, the categories and the institution", "ConsentGiven",
-				applicantName + " wyraził(a) zgodę na udostępnienie danych (dane podstawowe, zatrudnienie, dochody) instytucji Powiatowy Urząd Pracy od 2024-05-07"},
+				"Zgoda na udostępnienie danych (dane podstawowe, zatrudnienie, dochody) instytucji Powiatowy Urząd Pracy od 2024-05-07; udzielona przez: " + applicantName},
 			{"a withdrawal names the consent's institution", "ConsentWithdrawn",
 				"Wycofano zgodę dla instytucji Szkoła Podstawowa nr 1 (dane podstawowe, edukacja) w dniu 2024-09-12"},
 			{"a diagnosis input says area, severity and sector in Polish and names the worker", "DiagnosisInputRecorded",
 				"Diagnoza: obszar zatrudnienie, nasilenie średnie; wkład: Piotr Doradca (Powiatowy Urząd Pracy), sektor: rynek pracy"},
 			{"a team meeting names who came", "TeamMeetingRecorded",
 				"Spotkanie ZZK w dniu 2024-05-22, obecni: Anna Koordynatorka (MOPS Testowo), Piotr Doradca (Powiatowy Urząd Pracy), Maria Pedagog (Szkoła Podstawowa nr 1)"},
+			{"a worker joining the team", "TeamMemberJoined", "Do ZZK włączono: Tomasz Wychowawca (Szkoła Podstawowa nr 1), w dniu 2024-05-21"},
+			{"a worker leaving the team", "TeamMemberLeft", "Zakończono udział w ZZK: Tomasz Wychowawca (Szkoła Podstawowa nr 1), w dniu 2024-09-20"},
 			{"a referral's answer names the service and its institution", "ReferralAccepted",
 				"Przyjęto skierowanie do usługi „Doradztwo zawodowe” (Powiatowy Urząd Pracy) w dniu 2024-05-24"},
 			{"the draft counts goals and actions in Polish", "ContractDrafted",
 				"Projekt kontraktu socjalnego (wersja 1, wariant B (aktywizacja i usamodzielnienie)): 2 cele, 2 działania, od 2024-06-01 do 2024-11-30"},
-			{"the signing names the signatory", "ContractSigned", "Podpisano kontrakt socjalny (wersja 1) w dniu 2024-06-01; podpisał(a): " + applicantName},
+			{"the signing names the signatory", "ContractSigned", "Podpisano kontrakt socjalny (wersja 1) w dniu 2024-06-01; strona kontraktu: " + applicantName},
 			{"an action is named by its description and who is responsible", "ActionStarted",
 				"Rozpoczęto działanie „Zajęcia wyrównawcze dla dziecka” (odpowiada: Szkoła Podstawowa nr 1) w dniu 2024-06-10"},
 			{"the client's action", "ActionCompleted", "Wykonano działanie „Udział w kursie zawodowym” (odpowiada: klient) w dniu 2024-07-01"},
@@ -150,7 +154,7 @@ func TestTheHistoryIsWrittenForPeople(t *testing.T) {
 		require.NotZero(t, res.Sequence)
 		var after api.List[projections.HistoryEntry]
 		ta.read(fc.path+"/history", fc.seq, &after)
-		require.Len(t, after.Items, 20)
+		require.Len(t, after.Items, 22)
 		text := ""
 		for _, h := range after.Items {
 			text += h.Summary + "\n"
@@ -161,6 +165,6 @@ func TestTheHistoryIsWrittenForPeople(t *testing.T) {
 		}
 		assert.Contains(t, text, domain.ErasedText)
 		assert.Contains(t, text, "Anna Koordynatorka", "workers are not the family's personal data")
-		assert.True(t, strings.HasPrefix(after.Items[19].Summary, "Usunięto dane osobowe rodziny"))
+		assert.True(t, strings.HasPrefix(after.Items[21].Summary, "Usunięto dane osobowe rodziny"))
 	})
 }

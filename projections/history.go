@@ -289,7 +289,7 @@ func (n *historyNames) describe(e domain.Envelope) string {
 	case domain.PartnershipInitiated:
 		return fmt.Sprintf("Zainicjowano %s w dniu %s (%s)", p.Name, p.Date, p.Place)
 	case domain.MemberJoined:
-		return fmt.Sprintf("%s przystąpił(a) do PZK w dniu %s", p.Name, p.Date)
+		return fmt.Sprintf("Do PZK przystąpiła instytucja: %s, w dniu %s", p.Name, p.Date)
 	case domain.ServiceOffered:
 		return fmt.Sprintf("Do koszyka usług dodano: %s", p.Name)
 	case domain.ServiceWithdrawn:
@@ -313,8 +313,8 @@ func (n *historyNames) describe(e domain.Envelope) string {
 			p.OpenedOn, applicant(p.Household), polish.Persons.Count(len(p.Household)), p.Coordinator.Name, p.Coordinator.Institution,
 			n.institution(p.Referral.InstitutionID))
 	case domain.ConsentGiven:
-		return fmt.Sprintf("%s wyraził(a) zgodę na udostępnienie danych (%s) instytucji %s od %s",
-			n.person(p.GivenBy), polish.List(p.Categories), n.institution(p.InstitutionID), p.GivenOn)
+		return fmt.Sprintf("Zgoda na udostępnienie danych (%s) instytucji %s od %s; udzielona przez: %s",
+			polish.List(p.Categories), n.institution(p.InstitutionID), p.GivenOn, n.person(p.GivenBy))
 	case domain.ConsentWithdrawn:
 		return fmt.Sprintf("Wycofano %s w dniu %s", n.consent(p.ConsentID), p.WithdrawnOn)
 	case domain.LegalBasisRecorded:
@@ -327,9 +327,9 @@ func (n *historyNames) describe(e domain.Envelope) string {
 	case domain.TeamFormed:
 		return fmt.Sprintf("Powołano ZZK w dniu %s: %s", p.Date, teamMembers(p.Members))
 	case domain.TeamMemberJoined:
-		return fmt.Sprintf("Do ZZK dołączył(a) %s (%s) w dniu %s", p.Member.Name, p.Member.Institution, p.Date)
+		return fmt.Sprintf("Do ZZK włączono: %s (%s), w dniu %s", p.Member.Name, p.Member.Institution, p.Date)
 	case domain.TeamMemberLeft:
-		return fmt.Sprintf("%s opuścił(a) ZZK w dniu %s", n.worker(p.WorkerID), p.Date)
+		return fmt.Sprintf("Zakończono udział w ZZK: %s, w dniu %s", n.worker(p.WorkerID), p.Date)
 	case domain.TeamMeetingRecorded:
 		return fmt.Sprintf("Spotkanie ZZK w dniu %s, obecni: %s", p.Date, n.workerList(p.Attendees))
 	case domain.TeamDissolved:
@@ -346,7 +346,7 @@ func (n *historyNames) describe(e domain.Envelope) string {
 		return fmt.Sprintf("Projekt kontraktu socjalnego (wersja %d, wariant %s): %s, %s, od %s do %s",
 			p.Version, polish.Label(p.Terms.Variant), polish.Goals.Count(len(p.Terms.Goals)), polish.Actions.Count(len(p.Terms.Actions)), p.Terms.StartDate, p.Terms.EndDate)
 	case domain.ContractSigned:
-		return fmt.Sprintf("Podpisano kontrakt socjalny (wersja %d) w dniu %s; podpisał(a): %s", p.Version, p.Date, n.person(p.ClientID))
+		return fmt.Sprintf("Podpisano kontrakt socjalny (wersja %d) w dniu %s; strona kontraktu: %s", p.Version, p.Date, n.person(p.ClientID))
 	case domain.ContractAmended:
 		return fmt.Sprintf("Aneks do kontraktu (wersja %d) z dnia %s: %s, %s", p.Version, p.SignedOn,
 			polish.Goals.Count(len(p.Terms.Goals)), polish.Actions.Count(len(p.Terms.Actions)))
