@@ -379,11 +379,13 @@ function historySection(items, asOf) {
 async function caseloadPage() {
   if (!state.me.worker_id) return [h('h1', {}, t('caseload.title')), h('p', { class: 'notice' }, t('caseload.none'))];
   const c = await get(`/api/v1/workers/${encodeURIComponent(state.me.worker_id)}/caseload`);
+  // A deadline names its family by the applicant, as the list below does.
+  const applicants = Object.fromEntries(c.families.map((f) => [f.id, f.applicant]));
   const deadlineRows = (list) => table([t('deadline'), t('actions'), t('sector'), t('families')],
     list.map((d) => h('tr', { 'data-action': d.action_id },
       h('td', {}, date(d.deadline)), h('td', {}, d.description),
       h('td', {}, d.party === 'institution' ? sectorLabel(d.sector) : t('party', d.party)),
-      h('td', {}, h('a', { href: `/families/${d.family_id}` }, `#${d.family_id.slice(-6)}`)))));
+      h('td', {}, h('a', { href: `/families/${d.family_id}` }, applicants[d.family_id] || `#${d.family_id.slice(-6)}`)))));
   return [
     h('h1', {}, t('caseload.title')),
     h('p', { class: 'muted' }, `${state.me.name} · ${t('as_of')} ${date(c.as_of)}`),
