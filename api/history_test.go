@@ -95,7 +95,7 @@ func TestTheHistoryIsWrittenForPeople(t *testing.T) {
 	require.Len(t, hist.Items, 21)
 	all := ""
 	for _, h := range hist.Items {
-		assert.Equal(t, projections.Decider{Name: "Anna Koordynatorka", Role: "pracownik socjalny", Institution: "MOPS Testowo"}, h.By, h.Type)
+		assert.Equal(t, projections.Decider{Name: "Anna Koordynatorka", Role: "pracownik socjalny", Position: "starszy pracownik socjalny", Institution: "MOPS Testowo"}, h.By, h.Type)
 		all += h.Summary + "\n"
 	}
 

@@ -31,21 +31,28 @@ type HistoryEntry struct {
 }
 
 // Decider is who decided, as people know them: the user's name, the role
-// they acted in (in Polish) and the name of the institution they acted
-// for.
+// they acted in (in Polish), their position when the user is a worker of
+// an institution ("pedagog szkolny", "kurator zawodowy") and the name of
+// the institution they acted for.
 type Decider struct {
 	Name        string `json:"name"`
 	Role        string `json:"role"`
+	Position    string `json:"position,omitempty"`
 	Institution string `json:"institution,omitempty"`
 }
 
-// String says who decided in one phrase: "Marta Testowa (pracownik
-// socjalny, Miejski Ośrodek Pomocy Społecznej w Sieradzu)".
+// String says who decided in one phrase, by position if they have one,
+// else by role: "Halina Testowa (kurator społeczny, I Zespół Kuratorskiej
+// Służby Sądowej Sądu Rejonowego w Sieradzu)".
 func (d Decider) String() string {
-	if d.Institution == "" {
-		return d.Name + " (" + d.Role + ")"
+	what := d.Role
+	if d.Position != "" {
+		what = d.Position
 	}
-	return d.Name + " (" + d.Role + ", " + d.Institution + ")"
+	if d.Institution == "" {
+		return d.Name + " (" + what + ")"
+	}
+	return d.Name + " (" + what + ", " + d.Institution + ")"
 }
 
 // Directory names what a family's events refer to by id and do not name
@@ -146,12 +153,29 @@ func (n *historyNames) decider(a domain.Actor) Decider {
 			if inst == "" {
 				inst = u.InstitutionID
 			}
+			d.Position = n.position(u.WorkerID)
 		}
 	}
 	if inst != "" {
 		d.Institution = n.institution(inst)
 	}
 	return d
+}
+
+// position is a worker's position, "" for none or a worker not known.
+func (n *historyNames) position(workerID string) string {
+	if workerID == "" {
+		return ""
+	}
+	if w, ok := n.workers[workerID]; ok && w.Position != "" {
+		return w.Position
+	}
+	if n.dir.Institutions != nil {
+		if _, w, ok := n.dir.Institutions.FindWorker(workerID); ok {
+			return w.Position
+		}
+	}
+	return ""
 }
 
 // institution names an institution: as the family's team named it, else

@@ -195,8 +195,8 @@ func TestDashboardsInABrowser(t *testing.T) {
 		for _, m := range plan.Team {
 			assert.Contains(t, timeline, m.Institution, "the history names the team's institutions")
 		}
-		// Who decided: the coordinator by name, role and institution.
-		assert.Contains(t, timeline, "— "+plan.Coordinator.Name+" (pracownik socjalny, "+plan.Coordinator.Institution+")")
+		// Who decided: the coordinator by name, position and institution.
+		assert.Contains(t, timeline, "— "+plan.Coordinator.Name+" ("+plan.Coordinator.Position+", "+plan.Coordinator.Institution+")")
 		var applicant string
 		b.eval("applicant", `document.querySelector('[data-k="applicant"]').textContent`, &applicant)
 		assert.Equal(t, plan.Household[0].Name, applicant)

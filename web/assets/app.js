@@ -359,11 +359,11 @@ function planSections(p) {
   return out;
 }
 
-/** decider names who decided: the user, the role they acted in, their institution. */
+/** decider names who decided: the user, their position (else the role they acted in), their institution. */
 function decider(e) {
   const by = e.by || {};
   const role = t('role', e.actor.role);
-  return `${by.name || role} (${[role, by.institution].filter(Boolean).join(', ')})`;
+  return `${by.name || role} (${[by.position || role, by.institution].filter(Boolean).join(', ')})`;
 }
 
 // The history's summaries name people, institutions, services and actions
