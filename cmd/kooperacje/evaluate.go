@@ -435,6 +435,7 @@ var polishWords = map[string]string{
 	"overdue":                        "zaległe",
 	"open":                           "w toku",
 	"client":                         "klient",
+	"coordinator":                    "koordynator",
 }
 
 // indicatorValues says which enumeration of the domain the keys under an
