@@ -267,10 +267,20 @@ func TestMistakesAreTakenBackByNewEvents(t *testing.T) {
 		for _, e := range h.Items {
 			reasons[e.Type] = e.Reason
 			assert.NotEqual(t, e.Type, e.Summary, "a summary for %s", e.Type)
+			for _, id := range ids {
+				assert.NotContains(t, e.Summary, id, "the history names an input by its area and who gave it, not its id")
+			}
 		}
 		assert.Equal(t, "waga zawyżona przez pomyłkę", reasons["DiagnosisInputCorrected"])
 		assert.Equal(t, "wpisane do niewłaściwej rodziny", reasons["DiagnosisInputWithdrawn"])
 		assert.Equal(t, "zajęcia odwołane przez szkołę", reasons["ActionWithdrawn"])
 		assert.Contains(t, reasons, "DiagnosisInputRecorded", "the withdrawn input stays in the history")
+		summaries := map[string]string{}
+		for _, e := range h.Items {
+			summaries[e.Type] = e.Summary
+		}
+		assert.Contains(t, summaries["DiagnosisInputWithdrawn"], "mieszkanie", "the withdrawn input's area")
+		assert.Contains(t, summaries["DiagnosisInputWithdrawn"], "Anna Koordynatorka", "who gave the withdrawn input")
+		assert.Contains(t, summaries["ActionWithdrawn"], "Działanie a2", "the withdrawn action's description")
 	})
 }
