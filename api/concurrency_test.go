@@ -240,3 +240,42 @@ func TestConcurrentCommandsWithoutIfMatchAllSucceed(t *testing.T) {
 	assert.Len(t, v.Members, 2+len(others))
 	assert.Equal(t, f.version+int64(len(others)), v.Version)
 }
+
+// Forty commands sent at once to one family without If-Match are each
+// decided again on the fresh state until they are written: none answers
+// 409 for a version it never named. With a stale If-Match the caller did
+// name a version, and it conflicts.
+func TestConcurrentCommandsOnOneFamilyWithoutIfMatch(t *testing.T) {
+	t.Parallel()
+	ta := newTestAPI(t)
+	f := newFamilyFixture(ta)
+	admin := ta.tokens[domain.RoleAdmin]
+	fc := ta.openFamily(f, f.coordinator)
+	start := versionOf(t, ta, fc)
+
+	const n = 40
+	areas := []string{"housing", "income", "employment", "health", "parenting"}
+	reqs := make([]badRequest, n)
+	for i := range reqs {
+		reqs[i] = badRequest{method: http.MethodPost, path: fc.path + "/diagnosis",
+			body: diagnosisBody(f.coordinator, f.ops, areas[i%len(areas)], "medium")}
+	}
+	before := ta.lastSeq()
+	answers := race(t, ta, admin, reqs...)
+	versions := map[string]bool{}
+	for i, a := range answers {
+		require.Equal(t, http.StatusOK, a.status, "command %d: %s", i, a.raw)
+		versions[a.header.Get("ETag")] = true
+	}
+	assert.Len(t, versions, n, "every command has a version of its own")
+	assert.Equal(t, before+n, ta.lastSeq(), "every command is written once")
+	assert.Equal(t, start+n, versionOf(t, ta, fc))
+
+	t.Run("a stale If-Match still conflicts and writes nothing", func(t *testing.T) {
+		before := ta.lastSeq()
+		r := ta.do(http.MethodPost, fc.path+"/diagnosis", admin, map[string]string{"If-Match": etag(start)},
+			diagnosisBody(f.coordinator, f.ops, "income", "low"))
+		requireProblem(t, r, http.StatusConflict, "version_conflict", "If-Match")
+		assert.Equal(t, before, ta.lastSeq())
+	})
+}

@@ -251,7 +251,7 @@ func TestHandlerRetriesConcurrentChanges(t *testing.T) {
 		retries  int
 		attempts int
 	}{
-		{name: "a command gives up after three retries by default", retries: 0, attempts: 4},
+		{name: "a command gives up after DefaultRetries retries by default", retries: 0, attempts: domain.DefaultRetries + 1},
 		{name: "a command gives up after the configured retries", retries: 1, attempts: 2},
 		{name: "a command with no retries configured as negative tries once", retries: -1, attempts: 1},
 	} {
@@ -259,13 +259,28 @@ func TestHandlerRetriesConcurrentChanges(t *testing.T) {
 			f := newPZK(t)
 			f.initiate("")
 			store := &failingStore{memStore: f.store, appendErr: fmt.Errorf("store: %w", domain.ErrVersionConflict.With("", "changed"))}
-			h := &domain.Handler{Store: store, Retries: tt.retries}
+			h := &domain.Handler{Store: store, Retries: tt.retries, MaxPause: -1}
 
 			_, err := h.Execute(ctx, f.joinCmd(f.pup), f.meta(""), domain.AnyVersion)
 			require.ErrorIs(t, err, domain.ErrVersionConflict)
 			assert.Equal(t, tt.attempts, store.attempts)
 		})
 	}
+
+	t.Run("the pause before a retry ends with the context", func(t *testing.T) {
+		f := newPZK(t)
+		f.initiate("")
+		store := &failingStore{memStore: f.store, appendErr: fmt.Errorf("store: %w", domain.ErrVersionConflict.With("", "changed"))}
+		h := &domain.Handler{Store: store, MaxPause: time.Hour}
+		cctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+
+		_, err := h.Execute(cctx, f.joinCmd(f.pup), f.meta(""), domain.AnyVersion)
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.Less(t, time.Since(start), 10*time.Second, "the pauses (up to 2 ms, 4 ms… doubling) did not outlast the context")
+		assert.Less(t, store.attempts, domain.DefaultRetries+1)
+	})
 
 	t.Run("an append error other than a conflict is not retried and is wrapped", func(t *testing.T) {
 		f := newPZK(t)
