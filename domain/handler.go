@@ -112,7 +112,7 @@ type Handler struct {
 // version (an HTTP If-Match), else ErrVersionConflict. A command id already
 // recorded on the aggregate returns its first result with Duplicate set.
 func (h *Handler) Execute(ctx context.Context, cmd Command, meta Meta, expected int64) (Result, error) {
-	if err := cmd.Validate(); err != nil {
+	if err := ValidateCommand(cmd, meta); err != nil {
 		return Result{}, err
 	}
 	aggregate, id := cmd.Target()
@@ -170,6 +170,18 @@ func (h *Handler) pause(ctx context.Context, attempt int) error {
 	case <-ctx.Done():
 		return fmt.Errorf("retry after a concurrent change: %w", ctx.Err())
 	}
+}
+
+// ValidateCommand checks a command and the reason stated for it on their
+// own, without state, as Handler.Execute does first: an ErrInvalid *Error
+// naming the field at fault. A reason is free text like a note (at most
+// 4000 characters, no control characters other than line breaks and
+// tabs); whether a decision requires one is for the decision to say.
+func ValidateCommand(cmd Command, meta Meta) error {
+	if err := cmd.Validate(); err != nil {
+		return err
+	}
+	return checkText("reason", meta.Reason, false, maxText)
 }
 
 // storeFacts answers Facts from the store, loading each aggregate once per

@@ -889,3 +889,39 @@ func TestIssueTokenRefusesNonCanonicalHash(t *testing.T) {
 	err := domain.IssueToken{UserID: domain.NewID(), TokenID: domain.NewID(), Hash: strings.Repeat("AB", 32)}.Validate()
 	assert.ErrorIs(t, err, domain.ErrInvalidField)
 }
+
+// A reason is free text like a note wherever it is stated, required by the
+// decision or not: it is checked before anything is loaded or written.
+func TestHandlerChecksTheReason(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name    string
+		reason  string
+		message string // "": accepted
+	}{
+		{name: "a reason on several lines with a tab", reason: "1.\tzmiana dyrekcji\r\n2.\tprzeniesienie"},
+		{name: "a reason holding a NUL", reason: "zmiana\x00dyrekcji", message: "control character (U+0000)"},
+		{name: "a reason holding an escape", reason: "\x1b[2Jzmiana", message: "control character (U+001B)"},
+		{name: "a reason that is not UTF-8", reason: "zmiana \xff", message: "UTF-8"},
+		{name: "a reason of 4001 characters", reason: strings.Repeat("ż", 4001), message: "at most 4000"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newPZK(t)
+			f.initiate("")
+			total := f.store.total()
+			_, err := f.h.Execute(ctx, f.joinCmd(f.pup), f.meta(tt.reason), domain.AnyVersion)
+			if tt.message == "" {
+				require.NoError(t, err)
+				assert.Equal(t, total+1, f.store.total())
+				return
+			}
+			require.ErrorIs(t, err, domain.ErrInvalidField)
+			var de *domain.Error
+			require.ErrorAs(t, err, &de)
+			assert.Equal(t, "reason", de.Field)
+			assert.Contains(t, de.Message, tt.message)
+			assert.Equal(t, total, f.store.total(), "nothing is written")
+		})
+	}
+}

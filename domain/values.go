@@ -3,8 +3,8 @@ package domain
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -200,12 +200,15 @@ const (
 	maxText = 4000
 )
 
-// checkText validates a text field: required when req, at most max runes,
-// valid UTF-8, no control characters other than newlines and tabs.
+// checkText validates a text field: required when req (a value of white
+// space and invisible characters only counts as missing, see blank), at
+// most max runes, valid UTF-8, no control characters. A text of up to
+// maxName runes (a name, a place, a position) is one line; a longer one
+// (needs, notes, reasons) may hold newlines, carriage returns and tabs.
 func checkText(field, v string, req bool, max int) error {
-	if strings.TrimSpace(v) == "" {
+	if blank(v) {
 		if req {
-			return ErrRequired.With(field, "is required")
+			return ErrRequired.With(field, "is required (a value of spaces or invisible characters only counts as none)")
 		}
 		return nil
 	}
@@ -215,12 +218,49 @@ func checkText(field, v string, req bool, max int) error {
 	if n := utf8.RuneCountInString(v); n > max {
 		return Invalid(field, "is %d characters long; at most %d are allowed", n, max)
 	}
+	multiline := max > maxName
 	for _, r := range v {
-		if (r < 0x20 && r != '\n' && r != '\t' && r != '\r') || (r >= 0x7f && r <= 0x9f) {
-			return Invalid(field, "contains a control character")
+		switch {
+		case r == '\n' || r == '\t' || r == '\r' || r == '\u2028' || r == '\u2029':
+			if !multiline {
+				return Invalid(field, "is one line: it may not hold a line break or a tab (U+%04X)", r)
+			}
+		case r < 0x20 || (r >= 0x7f && r <= 0x9f):
+			return Invalid(field, "contains a control character (U+%04X)", r)
 		}
 	}
 	return nil
+}
+
+// blank reports whether s holds nothing a reader would see: it is empty or
+// only white space of any kind (including no-break and ideographic spaces)
+// and invisible characters (zero-width spaces and joiners, the word joiner,
+// the byte-order mark, the soft hyphen and other format characters,
+// variation selectors, Hangul fillers). A required text that is blank is
+// missing.
+func blank(s string) bool {
+	for _, r := range s {
+		if !invisible(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// invisible reports whether r shows nothing on its own.
+func invisible(r rune) bool {
+	switch {
+	case unicode.IsSpace(r), unicode.In(r, unicode.Zs, unicode.Zl, unicode.Zp, unicode.Cf):
+		// Cf: U+00AD soft hyphen, U+200B–U+200F, U+2060–U+2064, U+FEFF…
+		return true
+	case r == '\u034f', r >= '\ufe00' && r <= '\ufe0f', r >= 0xe0100 && r <= 0xe01ef:
+		// The combining grapheme joiner and the variation selectors.
+		return true
+	case r == '\u115f', r == '\u1160', r == '\u3164', r == '\uffa0', r == '\u2800':
+		// Hangul fillers and the blank Braille pattern.
+		return true
+	}
+	return false
 }
 
 func checkDate(field string, d Date, req bool) error {
