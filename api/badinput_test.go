@@ -108,6 +108,7 @@ func badBodies(r commandRoute) []badRequest {
 		{name: "an Idempotency-Key over 200 characters", headers: map[string]string{"Idempotency-Key": strings.Repeat("k", 201)}, body: valid,
 			status: 400, code: "invalid_field", field: "Idempotency-Key"},
 	}
+	out = append(out, hygieneBodies(r)...)
 	if !r.bodyOptional {
 		out = append(out,
 			badRequest{name: "no body", status: 400, code: "required"},
