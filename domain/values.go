@@ -206,11 +206,8 @@ const (
 // maxName runes (a name, a place, a position) is one line; a longer one
 // (needs, notes, reasons) may hold newlines, carriage returns and tabs.
 func checkText(field, v string, req bool, max int) error {
-	if blank(v) {
-		if req {
-			return ErrRequired.With(field, "is required (a value of spaces or invisible characters only counts as none)")
-		}
-		return nil
+	if blank(v) && req {
+		return ErrRequired.With(field, "is required (a value of spaces or invisible characters only counts as none)")
 	}
 	if !utf8.ValidString(v) {
 		return Invalid(field, "is not valid UTF-8")
@@ -232,35 +229,30 @@ func checkText(field, v string, req bool, max int) error {
 	return nil
 }
 
-// blank reports whether s holds nothing a reader would see: it is empty or
-// only white space of any kind (including no-break and ideographic spaces)
-// and invisible characters (zero-width spaces and joiners, the word joiner,
-// the byte-order mark, the soft hyphen and other format characters,
-// variation selectors, Hangul fillers). A required text that is blank is
-// missing.
+// blank reports whether s holds nothing a reader would see: no letter,
+// digit, punctuation mark or symbol, only white space of any kind
+// (including no-break and ideographic spaces), format characters (the
+// zero-width spaces and joiners, the word joiner, the byte-order mark, the
+// soft hyphen…), combining marks without a letter to sit on, variation
+// selectors, unassigned code points, and the fillers that look like a
+// letter or symbol but show nothing (Hangul fillers, the blank Braille
+// pattern). A required text that is blank is missing.
 func blank(s string) bool {
 	for _, r := range s {
-		if !invisible(r) {
+		if visible(r) {
 			return false
 		}
 	}
 	return true
 }
 
-// invisible reports whether r shows nothing on its own.
-func invisible(r rune) bool {
-	switch {
-	case unicode.IsSpace(r), unicode.In(r, unicode.Zs, unicode.Zl, unicode.Zp, unicode.Cf):
-		// Cf: U+00AD soft hyphen, U+200B–U+200F, U+2060–U+2064, U+FEFF…
-		return true
-	case r == '\u034f', r >= '\ufe00' && r <= '\ufe0f', r >= 0xe0100 && r <= 0xe01ef:
-		// The combining grapheme joiner and the variation selectors.
-		return true
-	case r == '\u115f', r == '\u1160', r == '\u3164', r == '\uffa0', r == '\u2800':
-		// Hangul fillers and the blank Braille pattern.
-		return true
+// visible reports whether r shows something on its own.
+func visible(r rune) bool {
+	switch r {
+	case '\u115f', '\u1160', '\u3164', '\uffa0', '\u2800':
+		return false
 	}
-	return false
+	return unicode.In(r, unicode.L, unicode.N, unicode.P, unicode.S, unicode.Co)
 }
 
 func checkDate(field string, d Date, req bool) error {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -273,4 +275,52 @@ func TestTextRefusesAllControlCharacters(t *testing.T) {
 			Municipality: "Kraków", County: "Kraków"}.Validate()
 		assert.ErrorIs(t, err, domain.ErrInvalidField, "%q", name)
 	}
+}
+
+// FuzzTextRules holds checkText to its rules through a one-line text (an
+// institution's name, at most 300 characters) and a free text (a
+// partnership member's powers, at most 4000): what is accepted is valid
+// UTF-8 within its length, holds no control character (a one-line text
+// not even a line break or a tab), and shows something when required.
+func FuzzTextRules(f *testing.F) {
+	for _, s := range []string{
+		"MOPS Sieradz", "", " ", "\u200b", "\u200b\u200c\u200d\u2060\ufeff\u00ad", "\u00a0\u3000\u2009", "\u3164", "\ufe0f",
+		"MOPS\x00", "MOPS\x1b[2J", "MOPS\x7f", "MOPS\u0085", "MOPS\nSieradz", "MOPS\tSieradz", "MOPS\r", "MOPS\u2028",
+		"Wroc\xb3aw", "Krak\xc3", "\xed\xa0\x80", "Zofia\u200dNowak", "\U0001F600", strings.Repeat("ż", 301),
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		name := domain.RegisterInstitution{InstitutionID: domain.NewID(), Name: s, Sector: domain.SectorHealth,
+			Municipality: "Kraków", County: "Kraków"}.Validate()
+		powers := domain.JoinPartnership{PartnershipID: domain.NewID(), InstitutionID: domain.NewID(), Date: initiatedOn, Powers: s}.Validate()
+		for _, tt := range []struct {
+			err       error
+			max       int
+			multiline bool
+			required  bool
+		}{{name, 300, false, true}, {powers, 4000, true, false}} {
+			if tt.err != nil {
+				var de *domain.Error
+				require.ErrorAs(t, tt.err, &de)
+				require.ErrorIs(t, tt.err, domain.ErrInvalid)
+				assert.NotEmpty(t, de.Field)
+				continue
+			}
+			require.True(t, utf8.ValidString(s), "%q", s)
+			require.LessOrEqual(t, utf8.RuneCountInString(s), tt.max)
+			visible := false
+			for _, r := range s {
+				lineBreak := r == '\n' || r == '\t' || r == '\r' || r == '\u2028' || r == '\u2029'
+				require.False(t, lineBreak && !tt.multiline, "%q is one line", s)
+				require.False(t, !lineBreak && (unicode.IsControl(r)), "%q holds a control character", s)
+				if unicode.In(r, unicode.Letter, unicode.Number, unicode.Punct, unicode.Symbol, unicode.Co) && !strings.ContainsRune("\u115f\u1160\u3164\uffa0\u2800", r) {
+					visible = true
+				}
+			}
+			if tt.required {
+				require.True(t, visible, "%q shows nothing, yet is accepted as a name", s)
+			}
+		}
+	})
 }
