@@ -311,7 +311,7 @@ func TestBadInputWritesNothing(t *testing.T) {
 		req("meeting", "record a meeting with an attendee listed twice", with(meeting, "attendees", []string{f.ops, f.ops}), 400, "invalid_field", "attendees[1]"),
 		req("meeting", "record a meeting with a malformed attendee", with(meeting, "attendees", []string{"ops"}), 400, "invalid_field", "attendees[0]"),
 		req("meeting", "record a meeting with no attendees", with(meeting, "attendees", []string{}), 400, "required", "attendees"),
-		req("meeting", "record a meeting whose attendees are numbers", with(meeting, "attendees", []int{5}), 400, "invalid_field", "attendees"),
+		req("meeting", "record a meeting whose attendees are numbers", with(meeting, "attendees", []int{5}), 400, "invalid_field", "attendees[0]"),
 		req("meeting", "record a meeting without a kind", with(meeting, "kind", nil), 400, "required", "kind"),
 		req("meeting", "record a meeting of a kind that does not exist", with(meeting, "kind", "party"), 400, "invalid_field", "kind"),
 		req("meeting", "record a meeting without a place", with(meeting, "place", nil), 400, "required", "place"),

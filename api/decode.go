@@ -115,15 +115,17 @@ func decodeCommand(w http.ResponseWriter, r *http.Request, cmd any) (envelopeFie
 //     tab, escaped or not (NUL, ESC, DEL, the C1 controls), in any member:
 //     which texts may hold line breaks and tabs is the domain's to say.
 //
-// Wrong types are left to the decoder, which names them.
+// A value of the wrong type, and one its own decoder refuses (a date),
+// is named by its full path too.
 func checkMembers(body []byte, t reflect.Type, extra ...string) error {
-	w := memberWalker{dec: jsontext.NewDecoder(bytes.NewReader(body)), extra: extra}
+	w := memberWalker{body: body, dec: jsontext.NewDecoder(bytes.NewReader(body)), extra: extra}
 	return w.value(t, "")
 }
 
 // memberWalker reads one JSON value after another with the Go type each
 // is decoded into (nil: anything).
 type memberWalker struct {
+	body  []byte
 	dec   *jsontext.Decoder
 	extra []string
 }
@@ -137,10 +139,17 @@ func (w *memberWalker) value(t reflect.Type, path string) error {
 	for t != nil && t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if t != nil && (reflect.PointerTo(t).Implements(jsonUnmarshaler) || reflect.PointerTo(t).Implements(textUnmarshaler)) {
-		t = nil // its own decoder reads it: its strings are checked, not its members
+	if t != nil && reflect.PointerTo(t).Implements(jsonUnmarshaler) {
+		return w.own(t, path)
 	}
-	switch w.dec.PeekKind() {
+	if t != nil && reflect.PointerTo(t).Implements(textUnmarshaler) {
+		t = nil // read from a string by its own decoder, which names no field
+	}
+	kind := w.dec.PeekKind()
+	if want, ok := expects(t); ok && kind != 'n' && kind != 0 && !strings.ContainsRune(want.kinds, rune(kind)) {
+		return domain.Invalid(path, "must be %s, not %s", want.name, kindName(kind))
+	}
+	switch kind {
 	case '{':
 		return w.object(t, path)
 	case '[':
@@ -163,8 +172,92 @@ func (w *memberWalker) value(t reflect.Type, path string) error {
 	if err != nil {
 		return textError(err, path)
 	}
-	if tok.Kind() == '"' {
+	switch tok.Kind() {
+	case '"':
 		return checkString(path, tok.String())
+	case '0':
+		return checkNumber(t, path, tok.String())
+	}
+	return nil
+}
+
+// own reads a value of type t, which decodes itself (a date), and decodes
+// it, so that its error names the field at its full path.
+func (w *memberWalker) own(t reflect.Type, path string) error {
+	start := w.dec.InputOffset()
+	if err := w.value(nil, path); err != nil {
+		return err
+	}
+	raw := bytes.TrimLeft(w.body[start:w.dec.InputOffset()], " \t\r\n:,")
+	if err := reflect.New(t).Interface().(json.Unmarshaler).UnmarshalJSON(raw); err != nil {
+		return domain.Invalid(path, "%s", strings.TrimPrefix(err.Error(), "json: "))
+	}
+	return nil
+}
+
+// expected is what a JSON value decoded into a Go type may be: its kinds
+// (as jsontext.Kind) and their name.
+type expected struct{ kinds, name string }
+
+// expects returns what a value decoded into t may be (null aside, which
+// leaves any field as it is); false for anything.
+func expects(t reflect.Type) (expected, bool) {
+	if t == nil {
+		return expected{}, false
+	}
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return expected{"{", "an object"}, true
+	case reflect.Slice, reflect.Array:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return expected{`"`, "a string"}, true
+		}
+		return expected{"[", "a list"}, true
+	case reflect.String:
+		return expected{`"`, "a string"}, true
+	case reflect.Bool:
+		return expected{"tf", "true or false"}, true
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		return expected{"0", "a number"}, true
+	}
+	return expected{}, false
+}
+
+// kindName names a JSON value's kind in an error.
+func kindName(k jsontext.Kind) string {
+	switch k {
+	case '{':
+		return "an object"
+	case '[':
+		return "a list"
+	case '"':
+		return "a string"
+	case '0':
+		return "a number"
+	case 't', 'f':
+		return "true or false"
+	}
+	return "null"
+}
+
+// checkNumber refuses a number that does not fit t, an integer type:
+// a fraction, an exponent that is one, or too large.
+func checkNumber(t reflect.Type, path, n string) error {
+	if t == nil {
+		return nil
+	}
+	var err error
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		_, err = strconv.ParseInt(n, 10, t.Bits())
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		_, err = strconv.ParseUint(n, 10, t.Bits())
+	default:
+		return nil
+	}
+	if err != nil {
+		return domain.Invalid(path, "must be a whole number that fits, not %s", n)
 	}
 	return nil
 }

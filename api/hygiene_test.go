@@ -90,6 +90,17 @@ func TestTextAndMemberNamesWriteNothing(t *testing.T) {
 		req("draft", "draft a contract with an unknown member of the assessment",
 			with(draft, "assessment", with(draft["assessment"].(map[string]any), "zz", "x")), 400, "invalid_field", "assessment.zz"),
 
+		// Values of the wrong type, and dates their own decoder refuses,
+		// are named by their full path too.
+		req("open", "open a case with a person's name that is a number", people(applicant, with(child, "name", 7)), 400, "invalid_field", "household[1].name"),
+		req("open", "open a case with a person who is a string", with(open, "household", []any{applicant, "Kacper"}), 400, "invalid_field", "household[1]"),
+		req("open", "open a case with a coordinator's worker id that is a list", with(open, "coordinator", map[string]any{"worker_id": []string{f.coordinator}, "institution_id": f.ops}), 400, "invalid_field", "coordinator.worker_id"),
+		req("open", "open a case with a birth date written the Polish way", people(with(applicant, "birth_date", "12.04.1985"), child), 400, "invalid_field", "household[0].birth_date"),
+		req("draft", "draft a contract with a goal that is a string", with(draft, "goals", []any{goals[0], "g2"}), 400, "invalid_field", "goals[1]"),
+		req("draft", "draft a contract with an action's responsible party that is a list",
+			with(draft, "actions", []map[string]any{actions[0], with(actions[1], "responsible", []string{"client"})}), 400, "invalid_field", "actions[1].responsible"),
+		req("team", "form a team with a member's worker id that is a number", with(body("team"), "members", []map[string]any{{"worker_id": 5, "institution_id": f.pup}}), 400, "invalid_field", "members[0].worker_id"),
+
 		// Member names are case-sensitive, nested ones too.
 		req("open", "open a case with a person's name in another case", people(with(applicant, "name", nil, "Name", applicantName), child), 400, "invalid_field", "household[0].Name"),
 		req("open", "open a case with the coordinator's worker id in another case",
