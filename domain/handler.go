@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -89,8 +90,9 @@ const (
 )
 
 // Handler runs commands: load the aggregate, decide, append. It is safe for
-// concurrent use; commands on different aggregates never wait for each
-// other.
+// concurrent use; commands on one aggregate run one after the other,
+// commands on different aggregates never wait for each other. A Handler
+// must not be copied after first use.
 type Handler struct {
 	Store Store
 	Now   func() time.Time // defaults to time.Now
@@ -106,6 +108,53 @@ type Handler struct {
 	// Cache); nil loads every aggregate a command needs from the store.
 	// Give every Handler its own, or share one among Handlers of one Store.
 	Cache *Cache
+
+	// lanes queues the commands of one aggregate: of two decided on one
+	// state only one could be written, so the second waits for the first
+	// instead of conflicting and retrying.
+	lanes lanes
+}
+
+// lanes lets one command of an aggregate run at a time; commands on
+// different aggregates never wait for each other. A lane exists while a
+// command holds or waits for it.
+type lanes struct {
+	mu sync.Mutex
+	m  map[string]*lane
+}
+
+type lane struct {
+	turn    chan struct{} // holds a token while a command runs
+	waiting int           // commands holding or waiting for the lane
+}
+
+// enter waits for the lane of key, or until ctx ends; leave gives it up.
+func (l *lanes) enter(ctx context.Context, key string) (leave func(), err error) {
+	l.mu.Lock()
+	if l.m == nil {
+		l.m = map[string]*lane{}
+	}
+	ln := l.m[key]
+	if ln == nil {
+		ln = &lane{turn: make(chan struct{}, 1)}
+		l.m[key] = ln
+	}
+	ln.waiting++
+	l.mu.Unlock()
+	release := func() {
+		l.mu.Lock()
+		if ln.waiting--; ln.waiting == 0 {
+			delete(l.m, key)
+		}
+		l.mu.Unlock()
+	}
+	select {
+	case ln.turn <- struct{}{}:
+		return func() { <-ln.turn; release() }, nil
+	case <-ctx.Done():
+		release()
+		return nil, fmt.Errorf("wait for the aggregate's other commands: %w", ctx.Err())
+	}
 }
 
 // Execute handles cmd. With expected ≥ 0 the aggregate must be at that
@@ -120,6 +169,11 @@ func (h *Handler) Execute(ctx context.Context, cmd Command, meta Meta, expected 
 		return Result{}, err
 	}
 	meta = h.complete(meta)
+	leave, err := h.lanes.enter(ctx, aggregate+"/"+id)
+	if err != nil {
+		return Result{}, err
+	}
+	defer leave()
 	retries := h.Retries
 	if retries == 0 {
 		retries = DefaultRetries

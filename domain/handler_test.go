@@ -925,3 +925,73 @@ func TestHandlerChecksTheReason(t *testing.T) {
 		})
 	}
 }
+
+// blockingStore holds every append to one aggregate type until released.
+type blockingStore struct {
+	*memStore
+	aggregate string
+	entered   chan struct{} // receives when an append is held
+	release   chan struct{}
+}
+
+func (s *blockingStore) Append(ctx context.Context, aggregate, id string, expected int64, meta domain.Meta, events ...domain.Event) (domain.Result, error) {
+	if aggregate == s.aggregate {
+		s.entered <- struct{}{}
+		<-s.release
+	}
+	return s.memStore.Append(ctx, aggregate, id, expected, meta, events...)
+}
+
+// One Handler runs the commands of one aggregate one after the other:
+// none of them conflicts with another, even without retries.
+func TestHandlerQueuesCommandsOfOneAggregate(t *testing.T) {
+	ctx := context.Background()
+
+	t.Run("commands on one aggregate sent at once are all written without a retry", func(t *testing.T) {
+		f := newPZK(t)
+		f.initiate("")
+		h := &domain.Handler{Store: f.store, Retries: -1}
+		const n = 24
+		var wg sync.WaitGroup
+		errs := make(chan error, n)
+		for i := range n {
+			wg.Go(func() {
+				_, err := h.Execute(ctx, f.offerCmd(fmt.Sprint("usługa ", i), f.mops), f.meta(""), domain.AnyVersion)
+				errs <- err
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			require.NoError(t, err)
+		}
+		assert.Len(t, f.state().Services, n)
+	})
+
+	t.Run("a command waiting for its aggregate ends with its context, and another aggregate's does not wait", func(t *testing.T) {
+		f := newPZK(t)
+		f.initiate("")
+		store := &blockingStore{memStore: f.store, aggregate: domain.AggregatePartnership, entered: make(chan struct{}, 1), release: make(chan struct{})}
+		h := &domain.Handler{Store: store}
+		first := make(chan error, 1)
+		go func() {
+			_, err := h.Execute(ctx, f.offerCmd("pierwsza", f.mops), f.meta(""), domain.AnyVersion)
+			first <- err
+		}()
+		<-store.entered // the first command holds its aggregate
+
+		wctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		defer cancel()
+		_, err := h.Execute(wctx, f.offerCmd("druga", f.mops), f.meta(""), domain.AnyVersion)
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+
+		_, err = h.Execute(ctx, domain.RegisterInstitution{InstitutionID: domain.NewID(), Name: "Fundacja", Sector: domain.SectorNGO,
+			Municipality: "Kraków", County: "Kraków"}, f.meta(""), domain.AnyVersion)
+		require.NoError(t, err, "an institution is another aggregate")
+
+		close(store.release)
+		require.NoError(t, <-first)
+		services := f.state().Services
+		require.Len(t, services, 1, "the command that gave up wrote nothing")
+	})
+}
