@@ -263,7 +263,7 @@ func TestBadInputWritesNothing(t *testing.T) {
 		req("join", "join a partnership with a malformed institution id", with(join, "institution_id", "school"), 400, "invalid_field", "institution_id"),
 		req("join", "join a partnership twice", with(join, "institution_id", f.school), 409, "already_member", "institution_id"),
 		req("join", "join a partnership it leads", with(join, "institution_id", f.ops), 409, "already_member", "institution_id"),
-		req("join", "join a partnership before it was initiated", with(join, "date", "2024-02-29"), 409, "date_before_initiation", "date"),
+		req("join", "join a partnership before it was initiated", with(join, "date", "2024-02-29"), 400, "date_before_initiation", "date"),
 		req("join", "join a partnership with a signatory that is a number", with(join, "signatory", 1), 400, "invalid_field", "signatory"),
 		at("join", "join a partnership that does not exist", pp+unknown+"/members", join, 404, "partnership_not_found", ""),
 		at("join", "join a partnership with a malformed id", pp+"pzk/members", join, 404, "not_found", ""),
@@ -279,7 +279,7 @@ func TestBadInputWritesNothing(t *testing.T) {
 		req("leave", "leave a partnership with a blank reason", with(leave, "reason", " "), 400, "required", "reason"),
 		req("leave", "leave a partnership without a date", with(leave, "date", nil), 400, "required", "date"),
 		req("leave", "leave a partnership on 2019-02-30", with(leave, "date", "2019-02-30"), 400, "invalid_field", "date"),
-		req("leave", "leave a partnership before it was initiated", with(leave, "date", "2020-01-01"), 409, "date_before_initiation", "date"),
+		req("leave", "leave a partnership before it was initiated", with(leave, "date", "2020-01-01"), 400, "date_before_initiation", "date"),
 		req("leave", "leave a partnership naming the institution in the body", with(leave, "institution_id", f.school), 400, "invalid_field", "institution_id"),
 
 		// Offering a service.
@@ -317,7 +317,7 @@ func TestBadInputWritesNothing(t *testing.T) {
 		req("meeting", "record a meeting without a place", with(meeting, "place", nil), 400, "required", "place"),
 		req("meeting", "record a meeting without a date", with(meeting, "date", nil), 400, "required", "date"),
 		req("meeting", "record a meeting on 2019-02-30", with(meeting, "date", "2019-02-30"), 400, "invalid_field", "date"),
-		req("meeting", "record a meeting before the partnership was initiated", with(meeting, "date", "2023-12-31"), 409, "date_before_initiation", "date"),
+		req("meeting", "record a meeting before the partnership was initiated", with(meeting, "date", "2023-12-31"), 400, "date_before_initiation", "date"),
 		req("meeting", "record a meeting choosing its own id", with(meeting, "meeting_id", unknown), 400, "invalid_field", "meeting_id"),
 		at("meeting", "record a meeting of a partnership that does not exist", pp+unknown+"/meetings", meeting, 404, "partnership_not_found", ""),
 
@@ -326,7 +326,7 @@ func TestBadInputWritesNothing(t *testing.T) {
 		at("formalize", "formalize a partnership twice", pp+f.done+"/formalize", formalize, 409, "already_formalized", ""),
 		req("formalize", "formalize a partnership without a date", with(formalize, "date", nil), 400, "required", "date"),
 		req("formalize", "formalize a partnership on 2019-02-30", with(formalize, "date", "2019-02-30"), 400, "invalid_field", "date"),
-		req("formalize", "formalize a partnership before it was initiated", with(formalize, "date", "2024-02-01"), 409, "date_before_initiation", "date"),
+		req("formalize", "formalize a partnership before it was initiated", with(formalize, "date", "2024-02-01"), 400, "date_before_initiation", "date"),
 		req("formalize", "formalize a partnership at a place that is a number", with(formalize, "place", 3), 400, "invalid_field", "place"),
 		at("formalize", "formalize a partnership that does not exist", pp+unknown+"/formalize", formalize, 404, "partnership_not_found", ""),
 		at("formalize", "formalize a partnership with a malformed id", pp+strings.ToUpper(f.id)+"/formalize", formalize, 404, "not_found", ""),

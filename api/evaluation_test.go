@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -53,10 +52,10 @@ func TestEvaluationForTheEvaluatorOnPseudonymsOnly(t *testing.T) {
 	}
 
 	// The same document as kooperacje evaluate writes, byte for byte. The
-	// commands were sent without occurred_at: their business time is now,
-	// so as of yesterday nothing had happened yet.
-	now := projections.Today(time.Now())
-	yesterday := domain.NewDate(now.Time().Year(), now.Time().Month(), now.Time().Day()-1)
+	// commands were sent without occurred_at: their business time is their
+	// date, from the partnership's initiation on 2024-03-01 on, so as of
+	// the day before nothing had happened yet.
+	yesterday := domain.NewDate(2024, 2, 29)
 	r := get(domain.RoleEvaluator, "?as_of="+yesterday.String())
 	require.Equal(t, http.StatusOK, r.status, "%s", r.raw)
 	ev, err := api.Evaluate(context.Background(), ta.store, ta.keys, projections.Until{OccurredAt: api.EndOfDay(yesterday)}, yesterday, "")
@@ -67,7 +66,7 @@ func TestEvaluationForTheEvaluatorOnPseudonymsOnly(t *testing.T) {
 	assert.Equal(t, yesterday, ev.AsOf)
 	require.NotNil(t, ev.Cutoff)
 	assert.True(t, ev.Cutoff.OccurredAt.Equal(api.EndOfDay(yesterday)))
-	assert.Empty(t, ev.Partnerships, "nothing had happened by yesterday")
+	assert.Empty(t, ev.Partnerships, "nothing had happened by the day before the initiation")
 	assert.Zero(t, ev.Overall.Client.FamiliesEnrolled)
 
 	for _, role := range []domain.Role{domain.RoleCoordinator, domain.RoleWorker, domain.RoleAnimator, domain.RoleAuditor} {

@@ -427,7 +427,7 @@ func TestFamilyLifecycle(t *testing.T) {
 	assert.False(t, v.Diagnosis.Completed)
 
 	step("2024-05-13", http.StatusOK, http.MethodPost, "/diagnosis", diagnosisBody(f.pedagogue, f.school, "education", "medium"))
-	step("2024-05-14", http.StatusOK, http.MethodPost, "/diagnosis", diagnosisBody(f.coordinator, f.ops, "employment", "low"))
+	step("2024-05-14", http.StatusOK, http.MethodPost, "/diagnosis", with(diagnosisBody(f.coordinator, f.ops, "employment", "low"), "date", "2024-05-14"))
 	v, _ = ta.plan(fc, "")
 	assert.Equal(t, []domain.NeedArea{"employment", "education"}, areaNames(v.Diagnosis.Areas))
 	assert.Equal(t, domain.SeverityHigh, v.Diagnosis.Areas[0].Severity, "an area's severity is the highest of its inputs")
@@ -1190,14 +1190,14 @@ func TestFamilyBadInputWritesNothing(t *testing.T) {
 		req("end", "end the contract without an ending", with(body("end"), "ending", nil), 400, "required", "ending"),
 		req("end", "end the contract with an ending that does not exist", with(body("end"), "ending", "bored"), 400, "invalid_field", "ending"),
 		req("end", "end a contract the client broke without the sanction", with(body("end"), "ending", "client_broke"), 400, "required", "sanction"),
-		req("end", "end the contract before it was signed", with(body("end"), "date", "2024-05-31"), 400, "invalid_field", "date"),
+		req("end", "end the contract before it was signed", with(body("end"), "date", "2024-05-31"), 400, "date_out_of_order", "date"),
 		req("end", "end the contract without a date", with(body("end"), "date", nil), 400, "required", "date"),
 		at("end", "end a contract that is not signed", f.teamed.path+"/contract/end", body("end"), 409, "no_contract", ""),
 
 		// Closing.
 		req("close", "close the case without an outcome", with(body("close"), "outcome", nil), 400, "required", "outcome"),
 		req("close", "close the case with an outcome that does not exist", with(body("close"), "outcome", "solved"), 400, "invalid_field", "outcome"),
-		req("close", "close the case before it was opened", with(body("close"), "date", "2024-05-05"), 400, "invalid_field", "date"),
+		req("close", "close the case before it was opened", with(body("close"), "date", "2024-05-05"), 400, "date_out_of_order", "date"),
 		req("close", "close the case on 2024-02-30", with(body("close"), "date", "2024-02-30"), 400, "invalid_field", "date"),
 		at("close", "close a case with a contract in force", f.inForce.path+"/close", body("close"), 409, "contract_in_force", ""),
 		at("close", "close a closed case", f.closed.path+"/close", body("close"), 409, "case_closed", ""),
@@ -1206,7 +1206,7 @@ func TestFamilyBadInputWritesNothing(t *testing.T) {
 		req("reopen", "reopen the case without a reason", with(body("reopen"), "reason", nil), 400, "required", "reason"),
 		req("reopen", "reopen the case with a blank reason", with(body("reopen"), "reason", "\t"), 400, "required", "reason"),
 		req("reopen", "reopen the case without a date", with(body("reopen"), "date", nil), 400, "required", "date"),
-		req("reopen", "reopen the case before it was closed", with(body("reopen"), "date", "2024-05-31"), 400, "invalid_field", "date"),
+		req("reopen", "reopen the case before it was closed", with(body("reopen"), "date", "2024-05-31"), 400, "date_out_of_order", "date"),
 		at("reopen", "reopen an open case", f.bare.path+"/reopen", body("reopen"), 409, "case_open", ""),
 	)
 

@@ -36,6 +36,8 @@ func newMetrics(reg *prometheus.Registry, runner *projections.Runner, cache *dom
 				Help: "Last stream sequence applied to the read models."}, func() float64 { return float64(runner.Position()) }),
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "kooperacje", Name: "projection_skipped_events",
 				Help: "Events of unknown types skipped by the projections."}, func() float64 { return float64(runner.Skipped()) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "kooperacje", Name: "projection_unapplied_events",
+				Help: "Events a read model could not apply and left out (listed by kooperacje verify)."}, func() float64 { return float64(len(runner.Unapplied())) }),
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "kooperacje", Name: "projection_failed",
 				Help: "1 when the projections stopped on an event they could not apply."}, func() float64 {
 				if runner.Err() != nil {

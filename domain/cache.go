@@ -546,7 +546,7 @@ func hasRefs(t reflect.Type) bool {
 // and, if there were any, decided again. After a successful append the
 // new events are folded into a copy of the state, which replaces the
 // cached one.
-func (h *Handler) executeCached(ctx context.Context, aggregate, id string, cmd Command, meta Meta, expected int64, trust bool) (Result, error) {
+func (h *Handler) executeCached(ctx context.Context, aggregate, id string, cmd Command, meta Meta, field string, expected int64, trust bool) (Result, error) {
 	snap, checked, err := h.Cache.load(ctx, h.Store, aggregate, id, trust)
 	if err != nil {
 		return Result{}, err
@@ -559,7 +559,7 @@ func (h *Handler) executeCached(ctx context.Context, aggregate, id string, cmd C
 		if expected >= 0 && expected != snap.version {
 			err = ErrVersionConflict.With("If-Match", "expected version %d, the %s is at version %d", expected, aggregate, snap.version)
 		} else {
-			events, err = snap.state.Decide(cmd, meta, &storeFacts{ctx: ctx, store: h.Store, shared: h.Cache})
+			events, err = decide(snap.state, cmd, meta, field, &storeFacts{ctx: ctx, store: h.Store, shared: h.Cache})
 		}
 		if err != nil {
 			if checked {

@@ -89,7 +89,9 @@ var (
 	ErrWorkerExists          = newError(ErrConflict, "worker_exists", "worker is already registered")
 	ErrTokenNotFound         = newError(ErrNotFound, "token_not_found", "token not found")
 	ErrVersionConflict       = newError(ErrConflict, "version_conflict", "the aggregate has changed since the expected version")
-	ErrDateBeforeInitiation  = newError(ErrConflict, "date_before_initiation", "date is before the partnership was initiated")
+	ErrDateBeforeInitiation  = newError(ErrInvalid, "date_before_initiation", "date is before the partnership was initiated")
+	ErrDateInFuture          = newError(ErrInvalid, "date_in_future", "the business time is in the future")
+	ErrDateOutOfOrder        = newError(ErrInvalid, "date_out_of_order", "the step's date is before a step it depends on")
 )
 
 // IsKind reports the kind of err: one of the Err* kinds, or nil when err

@@ -35,7 +35,7 @@ func TestSentinelKinds(t *testing.T) {
 		{domain.ErrServiceExists, domain.ErrConflict},
 		{domain.ErrWorkerExists, domain.ErrConflict},
 		{domain.ErrVersionConflict, domain.ErrConflict},
-		{domain.ErrDateBeforeInitiation, domain.ErrConflict},
+		{domain.ErrDateBeforeInitiation, domain.ErrInvalid},
 	}
 	codes := map[string]bool{}
 	for _, tt := range tests {

@@ -137,6 +137,9 @@ type DraftContract struct {
 	ContractTerms
 	Changes  string `json:"changes,omitempty"`
 	SignedOn Date   `json:"signed_on,omitzero"`
+	// Date is the day of drafting (optional): the business date of a
+	// draft, which the signing may not precede.
+	Date Date `json:"date,omitzero"`
 }
 
 // SignContract asks to record the signing of the drafted contract.
@@ -473,7 +476,7 @@ func (c DraftContract) Validate() error {
 		checkText("assessment.barriers", t.Assessment.Barriers, false, maxText), checkText("main_goal", t.MainGoal, true, maxText),
 		checkText("client_duties", t.ClientDuties, true, maxText), checkText("coordinator_duties", t.CoordinatorDuties, true, maxText),
 		checkDate("start_date", t.StartDate, true), checkDate("end_date", t.EndDate, true),
-		checkText("changes", c.Changes, false, maxText), checkDate("signed_on", c.SignedOn, false)); err != nil {
+		checkText("changes", c.Changes, false, maxText), checkDate("signed_on", c.SignedOn, false), checkDate("date", c.Date, false)); err != nil {
 		return err
 	}
 	if !t.StartDate.Before(t.EndDate) {
@@ -666,8 +669,8 @@ func (f *Family) Decide(cmd Command, meta Meta, facts Facts) ([]Event, error) {
 		if err := checkText("reason", meta.Reason, true, maxText); err != nil {
 			return nil, err
 		}
-		if reopen.Date.Before(f.ClosedOn) {
-			return nil, Invalid("date", "is before the case was closed on %s", f.ClosedOn)
+		if err := orderedAfter("date", reopen.Date, f.ClosedOn, "the case was closed"); err != nil {
+			return nil, err
 		}
 		return []Event{CaseReopened{Date: reopen.Date}}, nil
 	}
@@ -693,6 +696,9 @@ func (f *Family) Decide(cmd Command, meta Meta, facts Facts) ([]Event, error) {
 		if con == nil || con.Withdrawn {
 			return nil, ErrConsentNotFound.With("", "consent %s is not an active consent of this family", c.ConsentID)
 		}
+		if err := orderedAfter("withdrawn_on", c.WithdrawnOn, con.GivenOn, "the consent was given"); err != nil {
+			return nil, err
+		}
 		return []Event{ConsentWithdrawn{ConsentID: c.ConsentID, WithdrawnOn: c.WithdrawnOn}}, nil
 	case RecordLegalBasis:
 		if err := checkText("reason", meta.Reason, true, maxText); err != nil {
@@ -711,6 +717,10 @@ func (f *Family) Decide(cmd Command, meta Meta, facts Facts) ([]Event, error) {
 		if f.Inputs == 0 {
 			return nil, ErrDiagnosisEmpty.With("", "record at least one sector's input before completing the diagnosis")
 		}
+		if err := firstErr(orderedAfter("date", c.Date, f.RoundOn, "the case was opened (or reopened)"),
+			orderedAfter("date", c.Date, f.LastInputOn, "the diagnosis' latest input")); err != nil {
+			return nil, err
+		}
 		return []Event{DiagnosisCompleted{Date: c.Date, Summary: c.Summary}}, nil
 	case FormTeam:
 		return f.formTeam(c, facts)
@@ -720,6 +730,9 @@ func (f *Family) Decide(cmd Command, meta Meta, facts Facts) ([]Event, error) {
 		}
 		if _, on := f.OnTeam(c.WorkerID); on {
 			return nil, ErrAlreadyOnTeam.With("worker_id", "worker %s is already on the task team", c.WorkerID)
+		}
+		if err := orderedAfter("date", c.Date, f.TeamFormedOn, "the task team was formed"); err != nil {
+			return nil, err
 		}
 		m, err := f.teamMember(c.WorkerRef, "", c.Date, facts)
 		if err != nil {
@@ -733,6 +746,9 @@ func (f *Family) Decide(cmd Command, meta Meta, facts Facts) ([]Event, error) {
 		if c.WorkerID == f.Coordinator.WorkerID {
 			return nil, ErrCoordinatorCannotLeave.With("worker_id", "the coordinator leads the team and cannot leave it")
 		}
+		if err := orderedAfter("date", c.Date, f.JoinedOn[c.WorkerID], "the worker joined the task team"); err != nil {
+			return nil, err
+		}
 		if err := checkText("reason", meta.Reason, true, maxText); err != nil {
 			return nil, err
 		}
@@ -741,9 +757,15 @@ func (f *Family) Decide(cmd Command, meta Meta, facts Facts) ([]Event, error) {
 		if !f.TeamFormed {
 			return nil, ErrNoTeam.With("", "form the task team first")
 		}
+		if err := orderedAfter("date", c.Date, f.TeamFormedOn, "the task team was formed"); err != nil {
+			return nil, err
+		}
 		for i, a := range c.Attendees {
 			if _, on := f.OnTeam(a); !on {
 				return nil, ErrNotOnTeam.With(fmt.Sprintf("attendees[%d]", i), "worker %s is not on the task team", a)
+			}
+			if joined := f.JoinedOn[a]; c.Date.Before(joined) {
+				return nil, ErrDateOutOfOrder.With(fmt.Sprintf("attendees[%d]", i), "worker %s joined the task team on %s, after the meeting on %s", a, joined, c.Date)
 			}
 		}
 		return []Event{TeamMeetingRecorded{MeetingID: c.MeetingID, Date: c.Date, Attendees: c.Attendees, Decisions: c.Decisions, NextSteps: c.NextSteps}}, nil
@@ -753,6 +775,10 @@ func (f *Family) Decide(cmd Command, meta Meta, facts Facts) ([]Event, error) {
 		r := f.Referrals[c.ReferralID]
 		if r == nil {
 			return nil, ErrReferralNotFound.With("", "referral %s does not exist", c.ReferralID)
+		}
+		if err := firstErr(orderedAfter("date", c.Date, r.Date, "the referral was requested"),
+			orderedAfter("date", c.Date, r.UpdatedOn, "the referral's last answer")); err != nil {
+			return nil, err
 		}
 		switch {
 		case r.Status == ReferralRequestedStatus && c.Status == ReferralAcceptedStatus:
@@ -778,12 +804,19 @@ func (f *Family) Decide(cmd Command, meta Meta, facts Facts) ([]Event, error) {
 		if !f.HasPerson(c.ClientID) {
 			return nil, Invalid("client_id", "person %s is not in the household", c.ClientID)
 		}
+		if err := firstErr(orderedAfter("date", c.Date, f.Contract.DraftedOn, "the contract was drafted"),
+			orderedAfter("date", c.Date, f.DiagnosedOn, "the diagnosis was completed")); err != nil {
+			return nil, err
+		}
 		return []Event{ContractSigned{Version: f.Contract.Version, Date: c.Date, ClientID: c.ClientID}}, nil
 	case UpdateAction:
 		return f.updateAction(c)
 	case ReviewContract:
 		if !f.Contract.InForce() {
 			return nil, ErrNoContract.With("", "there is no contract in force to review")
+		}
+		if err := orderedAfter("date", c.Date, f.Contract.SignedOn, "the contract was signed"); err != nil {
+			return nil, err
 		}
 		for i, g := range c.Goals {
 			if !slices.ContainsFunc(f.Contract.Terms.Goals, func(o Goal) bool { return o.ID == g.GoalID }) {
@@ -803,13 +836,15 @@ func (f *Family) Decide(cmd Command, meta Meta, facts Facts) ([]Event, error) {
 		if !f.Contract.InForce() {
 			return nil, ErrNoContract.With("", "there is no contract in force to end")
 		}
-		if c.Date.Before(f.Contract.SignedOn) {
-			return nil, Invalid("date", "is before the contract was signed on %s", f.Contract.SignedOn)
+		if err := firstErr(orderedAfter("date", c.Date, f.Contract.SignedOn, "the contract was signed"),
+			orderedAfter("date", c.Date, f.Contract.LastOn(), "the contract's latest step")); err != nil {
+			return nil, err
 		}
 		return []Event{ContractEnded{Date: c.Date, Ending: c.Ending, Sanction: c.Sanction}}, nil
 	case CloseCase:
-		if c.Date.Before(f.OpenedOn) {
-			return nil, Invalid("date", "is before the case was opened on %s", f.OpenedOn)
+		if err := firstErr(orderedAfter("date", c.Date, f.OpenedOn, "the case was opened"),
+			orderedAfter("date", c.Date, f.LastOn, "the case's latest step")); err != nil {
+			return nil, err
 		}
 		if f.Contract.InForce() {
 			return nil, ErrContractInForce.With("", "end the social contract before closing the case")
@@ -833,6 +868,9 @@ func (f *Family) open(c OpenFamilyCase, facts Facts) ([]Event, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if c.OpenedOn.Before(p.Initiated.Date) {
+		return nil, ErrDateBeforeInitiation.With("opened_on", "%s is before the partnership was initiated on %s", c.OpenedOn, p.Initiated.Date)
 	}
 	if _, err := institutionRef(facts, "referral.institution_id", c.Referral.InstitutionID); err != nil {
 		return nil, err
@@ -866,6 +904,9 @@ func (f *Family) formTeam(c FormTeam, facts Facts) ([]Event, error) {
 	if f.TeamFormed {
 		return nil, ErrTeamExists.With("", "the task team is already formed; add or remove members instead")
 	}
+	if err := orderedAfter("date", c.Date, f.RoundOn, "the case was opened (or reopened)"); err != nil {
+		return nil, err
+	}
 	members := []TeamMember{f.Coordinator}
 	for i, ref := range c.Members {
 		if ref.WorkerID == f.Coordinator.WorkerID {
@@ -883,6 +924,9 @@ func (f *Family) formTeam(c FormTeam, facts Facts) ([]Event, error) {
 func (f *Family) diagnosisInput(c RecordDiagnosisInput, facts Facts) ([]Event, error) {
 	if f.Diagnosed {
 		return nil, ErrDiagnosisCompleted.With("", "the diagnosis is completed; reopen the case for a new one")
+	}
+	if err := orderedAfter("date", c.Date, f.RoundOn, "the case was opened (or reopened)"); err != nil {
+		return nil, err
 	}
 	m, err := member(facts, f.PartnershipID, WorkerRef{WorkerID: c.WorkerID, InstitutionID: c.InstitutionID}, "")
 	if err != nil {
@@ -951,8 +995,18 @@ func (f *Family) draft(c DraftContract, meta Meta, facts Facts) ([]Event, error)
 			}
 		}
 	}
+	if err := orderedAfter("start_date", terms.StartDate, f.RoundOn, "the case was opened (or reopened)"); err != nil {
+		return nil, err
+	}
 	if f.Contract.InForce() {
 		if err := firstErr(checkText("changes", c.Changes, true, maxText), checkDate("signed_on", c.SignedOn, true), checkText("reason", meta.Reason, true, maxText)); err != nil {
+			return nil, err
+		}
+		if !c.Date.IsZero() {
+			return nil, Invalid("date", "an amendment is dated by signed_on")
+		}
+		if err := firstErr(orderedAfter("signed_on", c.SignedOn, f.Contract.SignedOn, "the contract was signed"),
+			orderedAfter("signed_on", c.SignedOn, f.Contract.AmendedOn, "the last amendment was signed")); err != nil {
 			return nil, err
 		}
 		return []Event{ContractAmended{Version: f.Versions + 1, Terms: terms, Changes: c.Changes, SignedOn: c.SignedOn}}, nil
@@ -960,7 +1014,7 @@ func (f *Family) draft(c DraftContract, meta Meta, facts Facts) ([]Event, error)
 	if c.Changes != "" || !c.SignedOn.IsZero() {
 		return nil, Invalid("changes", "changes and signed_on are for amending a contract in force; this is a draft")
 	}
-	return []Event{ContractDrafted{Version: f.Versions + 1, Terms: terms}}, nil
+	return []Event{ContractDrafted{Version: f.Versions + 1, Terms: terms, Date: c.Date}}, nil
 }
 
 func (f *Family) updateAction(c UpdateAction) ([]Event, error) {
@@ -971,13 +1025,30 @@ func (f *Family) updateAction(c UpdateAction) ([]Event, error) {
 	if !ok {
 		return nil, ErrActionNotFound.With("", "action %s is not in the contract", c.ActionID)
 	}
+	var e Event
 	switch {
 	case c.Status == ActionStatusStarted && st == ActionStatusPlanned:
-		return []Event{ActionStarted{ActionID: c.ActionID, Date: c.Date, Note: c.Note}}, nil
+		e = ActionStarted{ActionID: c.ActionID, Date: c.Date, Note: c.Note}
 	case c.Status == ActionStatusCompleted && (st == ActionStatusPlanned || st == ActionStatusStarted):
-		return []Event{ActionCompleted{ActionID: c.ActionID, Date: c.Date, Note: c.Note}}, nil
+		e = ActionCompleted{ActionID: c.ActionID, Date: c.Date, Note: c.Note}
 	case c.Status == ActionStatusMissed && (st == ActionStatusPlanned || st == ActionStatusStarted):
-		return []Event{ActionMissed{ActionID: c.ActionID, Date: c.Date, Note: c.Note}}, nil
+		e = ActionMissed{ActionID: c.ActionID, Date: c.Date, Note: c.Note}
+	default:
+		return nil, ErrActionTransition.With("status", "a %s action cannot become %s", st, c.Status)
 	}
-	return nil, ErrActionTransition.With("status", "a %s action cannot become %s", st, c.Status)
+	if err := firstErr(orderedAfter("date", c.Date, f.Contract.SignedOn, "the contract was signed"),
+		orderedAfter("date", c.Date, f.Contract.ActionsOn[c.ActionID], "the action's last change of status")); err != nil {
+		return nil, err
+	}
+	return []Event{e}, nil
+}
+
+// orderedAfter returns ErrDateOutOfOrder naming field when day d is before
+// the day of an earlier step it depends on (what says which); a zero
+// earlier day (an old event without it) checks nothing.
+func orderedAfter(field string, d, earlier Date, what string) error {
+	if d.Before(earlier) {
+		return ErrDateOutOfOrder.With(field, "%s is before %s on %s", d, what, earlier)
+	}
+	return nil
 }

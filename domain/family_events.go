@@ -206,6 +206,7 @@ type ContractTerms struct {
 type ContractDrafted struct {
 	Version int           `json:"version"`
 	Terms   ContractTerms `json:"terms"`
+	Date    Date          `json:"date,omitzero"` // the day of drafting, when the command named it
 }
 
 // ContractSigned records the signing by the client and the coordinator.

@@ -321,6 +321,15 @@ func (f *famFix) teamed() {
 // coordinatorTeam forms the team of the coordinator alone.
 func (f *famFix) coordinatorTeam() { f.tb.Helper(); f.must(f.formTeamCmd()) }
 
+// earlyTeam forms the team of the coordinator alone on the day the case
+// opened, before any consent.
+func (f *famFix) earlyTeam() {
+	f.tb.Helper()
+	c := f.formTeamCmd()
+	c.Date = famDay(time.February, 1)
+	f.must(c)
+}
+
 // inForce brings the case to a signed contract.
 func (f *famFix) inForce() {
 	f.tb.Helper()
@@ -1034,19 +1043,19 @@ func TestFamilyTeam(t *testing.T) {
 		},
 		{
 			name:  "add a worker before the consent was given",
-			given: func(f *famFix) { f.coordinatorTeam(); f.must(f.consentCmd(f.school)) },
+			given: func(f *famFix) { f.earlyTeam(); f.must(f.consentCmd(f.school)) },
 			when:  func(f *famFix) domain.Command { return f.addCmd(f.pedagogue, famDay(time.February, 4)) },
 			err:   domain.ErrNoConsent, kind: domain.ErrConflict, field: "institution_id",
 		},
 		{
 			name:  "add a worker of a member covered by a legal basis",
-			given: func(f *famFix) { f.coordinatorTeam(); f.must(f.legalBasisCmd(f.pup)) },
+			given: func(f *famFix) { f.earlyTeam(); f.must(f.legalBasisCmd(f.pup)) },
 			when:  func(f *famFix) domain.Command { return f.addCmd(f.pupWorker, famDay(time.February, 6)) },
 			want:  joinedOf(func(f *famFix) string { return f.pupWorker }, famDay(time.February, 6)),
 		},
 		{
 			name:  "add a worker before the legal basis was recorded",
-			given: func(f *famFix) { f.coordinatorTeam(); f.must(f.legalBasisCmd(f.pup)) },
+			given: func(f *famFix) { f.earlyTeam(); f.must(f.legalBasisCmd(f.pup)) },
 			when:  func(f *famFix) domain.Command { return f.addCmd(f.pupWorker, famDay(time.February, 5)) },
 			err:   domain.ErrNoConsent, kind: domain.ErrConflict, field: "institution_id",
 		},
@@ -1892,7 +1901,7 @@ func TestFamilyContractReviewExtendEnd(t *testing.T) {
 		{
 			name: "end the contract before the day it was signed", given: inForce,
 			when: end(func(c *domain.EndContract) { c.Date = famDay(time.February, 29) }),
-			err:  domain.ErrInvalidField, kind: domain.ErrInvalid, field: "date",
+			err:  domain.ErrDateOutOfOrder, kind: domain.ErrInvalid, field: "date",
 		},
 		{
 			name: "end the contract with an unknown ending", given: inForce,
@@ -2207,7 +2216,7 @@ func TestFamilyStaffSupport(t *testing.T) {
 		{
 			name: "record staff support before the partnership was initiated",
 			when: support(func(_ *famFix, c *domain.RecordStaffSupport) { c.Date = famDay(time.January, 9) }),
-			err:  domain.ErrDateBeforeInitiation, kind: domain.ErrConflict, field: "date",
+			err:  domain.ErrDateBeforeInitiation, kind: domain.ErrInvalid, field: "date",
 		},
 		{
 			name: "record staff support without institutions",

@@ -168,7 +168,10 @@ func (h *Handler) Execute(ctx context.Context, cmd Command, meta Meta, expected 
 	if err := checkID("id", id); err != nil {
 		return Result{}, err
 	}
-	meta = h.complete(meta)
+	meta, field, err := h.complete(cmd, meta)
+	if err != nil {
+		return Result{}, err
+	}
 	leave, err := h.lanes.enter(ctx, aggregate+"/"+id)
 	if err != nil {
 		return Result{}, err
@@ -183,9 +186,9 @@ func (h *Handler) Execute(ctx context.Context, cmd Command, meta Meta, expected 
 		var err error
 		if h.Cache != nil {
 			// A retry after a conflict decides on a state checked against the store.
-			res, err = h.executeCached(ctx, aggregate, id, cmd, meta, expected, attempt == 0)
+			res, err = h.executeCached(ctx, aggregate, id, cmd, meta, field, expected, attempt == 0)
 		} else {
-			res, err = h.execute(ctx, aggregate, id, cmd, meta, expected)
+			res, err = h.execute(ctx, aggregate, id, cmd, meta, field, expected)
 		}
 		retry := expected == AnyVersion && errors.Is(err, ErrVersionConflict) && attempt < retries
 		if !retry {
@@ -320,7 +323,7 @@ func Load(ctx context.Context, store Store, aggregate, id string) (State, error)
 	return state, nil
 }
 
-func (h *Handler) execute(ctx context.Context, aggregate, id string, cmd Command, meta Meta, expected int64) (Result, error) {
+func (h *Handler) execute(ctx context.Context, aggregate, id string, cmd Command, meta Meta, field string, expected int64) (Result, error) {
 	envs, err := h.Store.Load(ctx, aggregate, id)
 	if err != nil {
 		return Result{}, fmt.Errorf("load %s %s: %w", aggregate, id, err)
@@ -342,7 +345,7 @@ func (h *Handler) execute(ctx context.Context, aggregate, id string, cmd Command
 	if expected >= 0 && expected != version {
 		return Result{}, ErrVersionConflict.With("If-Match", "expected version %d, the %s is at version %d", expected, aggregate, version)
 	}
-	events, err := state.Decide(cmd, meta, &storeFacts{ctx: ctx, store: h.Store})
+	events, err := decide(state, cmd, meta, field, &storeFacts{ctx: ctx, store: h.Store})
 	if err != nil {
 		return Result{}, err
 	}
@@ -363,7 +366,9 @@ func lastVersionOf(envs []Envelope, commandID string) int64 {
 	return v
 }
 
-func (h *Handler) complete(m Meta) Meta {
+// complete fills in the ids and the business time of a command's meta
+// (see businessTime) and returns the field that holds the business time.
+func (h *Handler) complete(cmd Command, m Meta) (Meta, string, error) {
 	now := time.Now
 	if h.Now != nil {
 		now = h.Now
@@ -374,10 +379,7 @@ func (h *Handler) complete(m Meta) Meta {
 	if m.CorrelationID == "" {
 		m.CorrelationID = m.CommandID
 	}
-	if m.OccurredAt.IsZero() {
-		m.OccurredAt = now().UTC()
-	}
-	return m
+	return businessTime(cmd, m, now())
 }
 
 // NewID returns a new identifier: a UUIDv7, ordered by creation time.

@@ -439,7 +439,8 @@ func TestHandlerCompletesMeta(t *testing.T) {
 
 	t.Run("given ids, time and reason are kept", func(t *testing.T) {
 		store := newMemStore()
-		h := &domain.Handler{Store: store, Now: func() time.Time { t.Error("Now is not needed"); return now }}
+		// The clock is read only to refuse a business time in the future.
+		h := &domain.Handler{Store: store, Now: func() time.Time { return now.Add(time.Hour) }}
 		id := domain.NewID()
 		meta := domain.Meta{CommandID: domain.NewID(), CorrelationID: domain.NewID(), CausationID: domain.NewID(),
 			OccurredAt: now, Reason: "nowa pracownica", Actor: domain.Actor{UserID: "admin", Role: domain.RoleAdmin}}

@@ -131,7 +131,8 @@ type Institution struct {
 	County       string
 	Address      string
 	Workers      []Worker
-	Retention    int // days closed cases are kept; 0: not set
+	Retention    int  // days closed cases are kept; 0: not set
+	RegisteredOn Date // the day in Poland of its registration's business time
 }
 
 // Exists reports whether the institution has been registered.
@@ -141,7 +142,7 @@ func (i *Institution) Exists() bool { return i.Version > 0 }
 func (i *Institution) Evolve(env Envelope) error {
 	switch e := env.Payload.(type) {
 	case InstitutionRegistered:
-		i.ID = env.AggregateID
+		i.ID, i.RegisteredOn = env.AggregateID, DayOf(env.OccurredAt)
 		i.Name, i.Sector, i.Municipality, i.County, i.Address = e.Name, e.Sector, e.Municipality, e.County, e.Address
 	case WorkerRegistered:
 		i.Workers = append(i.Workers, Worker{ID: e.WorkerID, Name: e.Name, Position: e.Position})

@@ -42,7 +42,7 @@ type storedEvent struct {
 
 func newMemStore() *memStore {
 	return &memStore{
-		now:      func() time.Time { return time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC) },
+		now:      func() time.Time { return time.Date(2025, 5, 6, 7, 8, 9, 0, time.UTC) },
 		streams:  map[string][]storedEvent{},
 		commands: map[string]domain.Result{},
 	}

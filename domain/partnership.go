@@ -482,7 +482,11 @@ func (p *Partnership) Decide(cmd Command, meta Meta, facts Facts) ([]Event, erro
 		return []Event{ServiceWithdrawn{ServiceID: c.ServiceID}}, nil
 	case RecordMeeting:
 		for i, a := range c.Attendees {
-			if _, err := p.member(fmt.Sprintf("attendees[%d]", i), a); err != nil {
+			m, err := p.member(fmt.Sprintf("attendees[%d]", i), a)
+			if err != nil {
+				return nil, err
+			}
+			if err := orderedAfter(fmt.Sprintf("attendees[%d]", i), c.Date, m.JoinedOn, "the institution joined"); err != nil {
 				return nil, err
 			}
 		}
@@ -497,7 +501,11 @@ func (p *Partnership) Decide(cmd Command, meta Meta, facts Facts) ([]Event, erro
 		return p.leave(c, meta)
 	case RecordStaffSupport:
 		for i, id := range c.Institutions {
-			if _, err := p.member(fmt.Sprintf("institutions[%d]", i), id); err != nil {
+			m, err := p.member(fmt.Sprintf("institutions[%d]", i), id)
+			if err != nil {
+				return nil, err
+			}
+			if err := orderedAfter(fmt.Sprintf("institutions[%d]", i), c.Date, m.JoinedOn, "the institution joined"); err != nil {
 				return nil, err
 			}
 		}
@@ -563,6 +571,9 @@ func (p *Partnership) leave(c LeavePartnership, meta Meta) ([]Event, error) {
 		return nil, err
 	}
 	if err := p.notBefore("date", c.Date); err != nil {
+		return nil, err
+	}
+	if err := orderedAfter("date", c.Date, p.Members[c.InstitutionID].JoinedOn, "the institution joined"); err != nil {
 		return nil, err
 	}
 	events := []Event{MemberLeft{InstitutionID: c.InstitutionID, Date: c.Date}}

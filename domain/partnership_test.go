@@ -394,7 +394,7 @@ func TestJoinPartnership(t *testing.T) {
 				c.Date = day(time.February, 29)
 				return c
 			},
-			err: domain.ErrDateBeforeInitiation, kind: domain.ErrConflict, field: "date",
+			err: domain.ErrDateBeforeInitiation, kind: domain.ErrInvalid, field: "date",
 		},
 		{
 			name:  "an unknown institution joins",
@@ -651,7 +651,7 @@ func TestRecordMeeting(t *testing.T) {
 				c.Date = day(time.January, 15)
 				return c
 			},
-			err: domain.ErrDateBeforeInitiation, kind: domain.ErrConflict, field: "date",
+			err: domain.ErrDateBeforeInitiation, kind: domain.ErrInvalid, field: "date",
 		},
 		{
 			name: "a meeting of a partnership that was never initiated",
@@ -710,7 +710,7 @@ func TestFormalizePartnership(t *testing.T) {
 				c.Date = day(time.February, 1)
 				return c
 			},
-			err: domain.ErrDateBeforeInitiation, kind: domain.ErrConflict, field: "date",
+			err: domain.ErrDateBeforeInitiation, kind: domain.ErrInvalid, field: "date",
 		},
 		{
 			name:  "a partnership is formalised without a date",
@@ -825,7 +825,7 @@ func TestLeavePartnership(t *testing.T) {
 				return c
 			},
 			reason: reason,
-			err:    domain.ErrDateBeforeInitiation, kind: domain.ErrConflict, field: "date",
+			err:    domain.ErrDateBeforeInitiation, kind: domain.ErrInvalid, field: "date",
 		},
 		{
 			name:   "a member id that is not an identifier leaves",

@@ -703,12 +703,7 @@ func Today(now time.Time) domain.Date {
 }
 
 // Warsaw is the time zone of the model's days.
-var Warsaw = func() *time.Location {
-	if l, err := time.LoadLocation("Europe/Warsaw"); err == nil {
-		return l
-	}
-	return time.FixedZone("CET", 3600)
-}()
+var Warsaw = domain.Warsaw
 
 // Snapshot implements Projection.
 func (p *Families) Snapshot() ([]byte, error) { return snapshot(&p.mu, p.byID) }

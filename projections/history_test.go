@@ -24,7 +24,7 @@ func (w *familyWorld) at(d domain.Date, cmd domain.Command, reason string) time.
 }
 
 func TestPlansAsOfPastMoments(t *testing.T) {
-	w := newFamilyWorld(t) // opened 2020-02-01 (business time: now, see below)
+	w := newFamilyWorld(t) // opened 2020-02-01
 	day := domain.NewDate
 	afterDiagnosis := w.at(day(2020, 2, 20), domain.RecordDiagnosisInput{FamilyID: w.fid, Area: domain.AreaHousing, Severity: domain.SeverityHigh,
 		Needs: "zaległości czynszowe", WorkerID: w.coordinator, InstitutionID: w.mops, Date: day(2020, 2, 20)}, "")
@@ -43,11 +43,16 @@ func TestPlansAsOfPastMoments(t *testing.T) {
 	envs, err := w.s.Load(context.Background(), domain.AggregateFamily, w.fid)
 	require.NoError(t, err)
 
-	// The case was opened by newFamilyWorld with today's business time, so
-	// as of 2020 only the events dated then exist — minus the opening:
-	// the family did not exist yet.
-	_, ok := projections.PlanAsOf(envs, w.fid, day(2020, 3, 5), time.Time{})
-	assert.False(t, ok, "as of business time 2020-03-05 the case had not been opened (it was opened today)")
+	// The opening's business time is its opened_on (2020-02-01), though
+	// its command gave no occurred_at.
+	_, ok := projections.PlanAsOf(envs, w.fid, day(2020, 1, 31), time.Time{})
+	assert.False(t, ok, "as of the day before the opening the case did not exist")
+	p, ok := projections.PlanAsOf(envs, w.fid, day(2020, 2, 1), time.Time{})
+	require.True(t, ok, "as of the opening day the case exists")
+	assert.Equal(t, projections.StageOpened, p.Stage)
+	p, ok = projections.PlanAsOf(envs, w.fid, day(2020, 3, 5), time.Time{})
+	require.True(t, ok)
+	assert.Len(t, p.Team, 1, "as of 2020-03-05 the team formed on 2020-03-01")
 
 	// Recorded time: what the engine knew at a moment.
 	tests := []struct {
@@ -92,7 +97,7 @@ func TestPlansAsOfPastMoments(t *testing.T) {
 	future := domain.NewDate(opened.Year()+1, 1, 1)
 	w2.at(future, domain.RecordDiagnosisInput{FamilyID: w2.fid, Area: domain.AreaIncome, Severity: domain.SeverityLow,
 		Needs: "dochód", WorkerID: w2.coordinator, InstitutionID: w2.mops, Date: future}, "")
-	p, ok := projections.PlanAsOf(envs2(), w2.fid, projections.Today(opened), time.Time{})
+	p, ok = projections.PlanAsOf(envs2(), w2.fid, projections.Today(opened), time.Time{})
 	require.True(t, ok)
 	assert.Equal(t, projections.StageOpened, p.Stage, "as of the opening day the diagnosis input dated next year did not exist")
 	p, ok = projections.PlanAsOf(envs2(), w2.fid, future, time.Time{})

@@ -9,6 +9,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/kooperacje/kooperacje/domain"
 )
@@ -141,8 +142,8 @@ func (p *Indicators) pseudonymOf(id string) string {
 func (p *Indicators) Apply(env domain.Envelope) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if d := Today(env.OccurredAt); !env.OccurredAt.IsZero() && p.st.LastDay.Before(d) {
-		p.st.LastDay = d
+	if at := businessTime(env); !at.IsZero() && p.st.LastDay.Before(Today(at)) {
+		p.st.LastDay = Today(at)
 	}
 	switch env.AggregateType {
 	case domain.AggregatePartnership:
@@ -810,4 +811,15 @@ func (p *Indicators) ReportBy(asOf domain.Date, by Grouping) IndicatorReport {
 	r.Overall = all.group()
 	r.Overall.Name = "overall"
 	return r
+}
+
+// businessTime returns an event's business time, but never later than
+// when it was recorded: nothing happens after it is written down, and an
+// older engine let a business time in the far future in (year 9999), which
+// would stretch every duration to the end of time (docs/decisions/0011).
+func businessTime(env domain.Envelope) time.Time {
+	if !env.RecordedAt.IsZero() && env.OccurredAt.After(env.RecordedAt) {
+		return env.RecordedAt
+	}
+	return env.OccurredAt
 }

@@ -163,17 +163,17 @@ func TestIndicatorsOfACraftedHistory(t *testing.T) {
 
 func TestIndicatorsAsOfABusinessDay(t *testing.T) {
 	w, _ := indicatorWorld(t)
-	// The family world's set-up (the partnership's initiation, family 1's
-	// opening) ran "now"; as of the end of 2020-03-05 in business time only
-	// what happened by then counts: family 2, opened on 2020-03-01.
-	ind, st := replayIndicators(t, w, projections.Until{OccurredAt: day(2020, 3, 6).Time().Add(-time.Nanosecond)})
+	// Every step's business time is its date, the set-up's too (the
+	// partnership initiated on 2020-01-10, family 1 opened on 2020-02-01):
+	// as of the end of 2020-02-29 only what happened by then counts.
+	ind, st := replayIndicators(t, w, projections.Until{OccurredAt: day(2020, 3, 1).Time().Add(-time.Nanosecond)})
 	assert.Positive(t, st.Events)
-	r := ind.Report(day(2020, 3, 5))
+	r := ind.Report(day(2020, 2, 29))
 	c := r.Overall.Client
-	assert.Equal(t, 1, c.FamiliesEnrolled)
-	assert.Zero(t, c.DaysToDiagnosis.N, "family 2 was diagnosed on 2020-03-31")
-	assert.Zero(t, c.ContractsSigned, "family 1's case was opened later in business time")
-	assert.Zero(t, r.Overall.Institution.Members, "the partnership was initiated later in business time")
+	assert.Equal(t, 1, c.FamiliesEnrolled, "family 2 was opened on 2020-03-01")
+	assert.Equal(t, 1, c.DaysToDiagnosis.N, "family 1 was diagnosed on 2020-02-20")
+	assert.Zero(t, c.ContractsSigned, "family 1's contract was signed on 2020-03-01")
+	assert.Positive(t, r.Overall.Institution.Members, "the partnership was initiated on 2020-01-10")
 }
 
 func TestIndicatorsAreDeterministicAndRestore(t *testing.T) {

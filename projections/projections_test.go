@@ -41,21 +41,22 @@ func history(t *testing.T, s *eventstore.Store, at time.Time) (partnershipID str
 		return res
 	}
 	mops, school, pup := domain.NewID(), domain.NewID(), domain.NewID()
+	// Each step is dated on the day of its business time.
+	on := func(day int) domain.Date { return domain.DayOf(at.AddDate(0, 0, day)) }
 	run(domain.RegisterInstitution{InstitutionID: mops, Name: "MOPS Sieradz", Sector: domain.SectorSocialAssistance, Municipality: "Sieradz", County: "sieradzki"}, m(0))
 	run(domain.RegisterInstitution{InstitutionID: school, Name: "Szkoła Podstawowa nr 1", Sector: domain.SectorEducation, Municipality: "Sieradz", County: "sieradzki"}, m(0))
 	run(domain.RegisterInstitution{InstitutionID: pup, Name: "Powiatowy Urząd Pracy", Sector: domain.SectorLabour, Municipality: "Sieradz", County: "sieradzki"}, m(0))
 	run(domain.RegisterWorker{InstitutionID: mops, WorkerID: domain.NewID(), Name: "Anna Nowak", Position: "pracownik socjalny"}, m(0))
 	pid := domain.NewID()
-	d := domain.NewDate(2019, 9, 24)
-	run(domain.InitiatePartnership{PartnershipID: pid, Name: "PZK Sieradz", Municipality: "Sieradz", County: "sieradzki", Date: d, LeaderID: mops}, m(1))
-	run(domain.JoinPartnership{PartnershipID: pid, InstitutionID: school, Date: d}, m(2))
-	run(domain.JoinPartnership{PartnershipID: pid, InstitutionID: pup, Date: d}, m(3))
+	run(domain.InitiatePartnership{PartnershipID: pid, Name: "PZK Sieradz", Municipality: "Sieradz", County: "sieradzki", Date: on(1), LeaderID: mops}, m(1))
+	run(domain.JoinPartnership{PartnershipID: pid, InstitutionID: school, Date: on(2)}, m(2))
+	run(domain.JoinPartnership{PartnershipID: pid, InstitutionID: pup, Date: on(3)}, m(3))
 	run(domain.OfferService{PartnershipID: pid, ServiceID: domain.NewID(), InstitutionID: pup, Name: "Doradztwo zawodowe"}, m(4))
-	run(domain.RecordMeeting{PartnershipID: pid, MeetingID: domain.NewID(), Kind: domain.MeetingRegular, Date: d, Place: "MOPS", Attendees: []string{mops, school}}, m(5))
-	run(domain.FormalizePartnership{PartnershipID: pid, Date: domain.NewDate(2019, 10, 23)}, m(6))
+	run(domain.RecordMeeting{PartnershipID: pid, MeetingID: domain.NewID(), Kind: domain.MeetingRegular, Date: on(5), Place: "MOPS", Attendees: []string{mops, school}}, m(5))
+	run(domain.FormalizePartnership{PartnershipID: pid, Date: on(6)}, m(6))
 	meta := m(7)
 	meta.Reason = "reorganizacja"
-	res := run(domain.LeavePartnership{PartnershipID: pid, InstitutionID: pup, Date: domain.NewDate(2020, 1, 10)}, meta)
+	res := run(domain.LeavePartnership{PartnershipID: pid, InstitutionID: pup, Date: on(7)}, meta)
 	return pid, res.Sequence
 }
 
@@ -143,7 +144,7 @@ func TestRestartResumesFromCheckpoint(t *testing.T) {
 func TestApplyingAnEventTwiceChangesNothing(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t, t.TempDir())
-	_, last := history(t, s, time.Now())
+	_, last := history(t, s, time.Date(2019, 9, 1, 9, 0, 0, 0, time.UTC))
 	_, part, _ := readModels()
 	var all []domain.Envelope
 	require.NoError(t, s.Read(ctx, 1, last, func(_ uint64, envs []domain.Envelope, err error) error {

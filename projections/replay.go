@@ -25,10 +25,12 @@ type Until struct {
 
 // Stats tells what a replay read.
 type Stats struct {
-	Commits  int64  // messages read
-	Events   int64  // events applied (or offered) to the projections: not those of messages no projection wanted
-	Skipped  int64  // events of unknown types, skipped
-	Position uint64 // last stream sequence read
+	Commits int64 // messages read
+	Events  int64 // events applied (or offered) to the projections: not those of messages no projection wanted
+	Skipped int64 // events of unknown types, skipped
+	// Unapplied lists the events a projection could not apply.
+	Unapplied []Unapplied
+	Position  uint64 // last stream sequence read
 }
 
 // errDone ends a read early without being an error.
@@ -125,7 +127,8 @@ func Replay(ctx context.Context, src Source, until Until, log *slog.Logger, ps .
 			envs = kept
 		}
 		st.Events += int64(len(envs))
-		return applyAll(ps, envs, &st.Skipped, log)
+		applyAll(ps, envs, &st.Skipped, &st.Unapplied, log)
+		return nil
 	})
 	if err != nil && !errors.Is(err, errDone) {
 		return st, fmt.Errorf("replay: %w", err)

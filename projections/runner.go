@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -68,7 +69,8 @@ type Runner struct {
 	saved     uint64        // last sequence checkpointed
 	changed   chan struct{} // closed and replaced after each applied command
 	failed    error
-	skipped   int64 // events of unknown types
+	skipped   int64       // events of unknown types
+	unapplied []Unapplied // events a projection could not apply
 	sub       interface{ Stop() }
 	stopTick  chan struct{}
 	tickDone  chan struct{}
@@ -125,6 +127,16 @@ func (r *Runner) Start(ctx context.Context) error {
 }
 
 func (r *Runner) restore(ctx context.Context) (uint64, error) {
+	// What the projections hold before anything is restored: empty, and
+	// what they go back to when a snapshot of one of them cannot be read.
+	empty := make([][]byte, len(r.ps))
+	for i, p := range r.ps {
+		b, err := p.Snapshot()
+		if err != nil {
+			return 0, fmt.Errorf("snapshot %s: %w", p.Name(), err)
+		}
+		empty[i] = b
+	}
 	raw, err := r.src.LoadCheckpoint(ctx, r.name)
 	if err != nil {
 		// A checkpoint is only a shortcut: the stream has everything.
@@ -155,7 +167,16 @@ func (r *Runner) restore(ctx context.Context) (uint64, error) {
 	}
 	for _, p := range r.ps {
 		if err := p.Restore(cp.Projections[p.Name()]); err != nil {
-			return 0, fmt.Errorf("restore projection %s: %w", p.Name(), err)
+			// A checkpoint is only a shortcut (docs/decisions/0011): one
+			// that this engine cannot read (a value an older engine let
+			// in) is dropped and the stream replayed.
+			r.log.Warn("checkpoint of a projection unreadable: rebuilding projections from the start", "projection", p.Name(), "err", err)
+			for i, q := range r.ps {
+				if err := q.Restore(empty[i]); err != nil {
+					return 0, fmt.Errorf("reset projection %s: %w", q.Name(), err)
+				}
+			}
+			return 0, nil
 		}
 	}
 	r.mu.Lock()
@@ -220,10 +241,7 @@ func (r *Runner) applyLocked(seq uint64, envs []domain.Envelope, derr error) err
 		r.fail(fmt.Errorf("sequence %d: %w", seq, derr))
 		return r.failed
 	}
-	if err := applyAll(r.ps, envs, &r.skipped, r.log); err != nil {
-		r.fail(fmt.Errorf("sequence %d: %w", seq, err))
-		return r.failed
-	}
+	applyAll(r.ps, envs, &r.skipped, &r.unapplied, r.log)
 	r.applied = seq
 	for _, fn := range r.onApplied {
 		fn(seq, envs)
@@ -233,7 +251,24 @@ func (r *Runner) applyLocked(seq uint64, envs []domain.Envelope, derr error) err
 	return nil
 }
 
-func applyAll(ps []Projection, envs []domain.Envelope, skipped *int64, log *slog.Logger) error {
+// Unapplied is an event a projection could not apply: it returned an
+// error or panicked. The event is left out of that projection's read
+// model, the others go on (docs/decisions/0011).
+type Unapplied struct {
+	Sequence   uint64 `json:"sequence"`
+	EventID    string `json:"event_id"`
+	Type       string `json:"type"`
+	Projection string `json:"projection"`
+	Problem    string `json:"problem"`
+}
+
+// maxUnapplied bounds the list kept of unapplied events; the count goes on.
+const maxUnapplied = 1000
+
+// applyAll applies events to the projections that handle them. An event a
+// projection cannot apply is logged and listed in unapplied, never fatal:
+// no stored event may stop the read models.
+func applyAll(ps []Projection, envs []domain.Envelope, skipped *int64, unapplied *[]Unapplied, log *slog.Logger) {
 	for _, env := range envs {
 		if _, unknown := env.Payload.(domain.Unknown); unknown {
 			*skipped++
@@ -244,12 +279,26 @@ func applyAll(ps []Projection, envs []domain.Envelope, skipped *int64, log *slog
 			if !p.Handles(env.Type) {
 				continue
 			}
-			if err := p.Apply(env); err != nil {
-				return fmt.Errorf("projection %s, event %s (%s): %w", p.Name(), env.EventID, env.Type, err)
+			if err := applySafely(p, env); err != nil {
+				log.Error("projection could not apply an event; left out", "projection", p.Name(), "event_id", env.EventID,
+					"type", env.Type, "sequence", env.Sequence, "err", err)
+				if len(*unapplied) < maxUnapplied {
+					*unapplied = append(*unapplied, Unapplied{Sequence: env.Sequence, EventID: env.EventID, Type: env.Type,
+						Projection: p.Name(), Problem: err.Error()})
+				}
 			}
 		}
 	}
-	return nil
+}
+
+// applySafely applies one event, turning a panic into an error.
+func applySafely(p Projection, env domain.Envelope) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("panic: %v", v)
+		}
+	}()
+	return p.Apply(env)
 }
 
 func (r *Runner) fail(err error) {
@@ -271,6 +320,14 @@ func (r *Runner) Err() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.failed
+}
+
+// Unapplied returns the events a projection could not apply (at most
+// maxUnapplied of them).
+func (r *Runner) Unapplied() []Unapplied {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.unapplied)
 }
 
 // Skipped returns how many events of unknown types were skipped.

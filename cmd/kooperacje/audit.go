@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"text/tabwriter"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/kooperacje/kooperacje/domain"
+	"github.com/kooperacje/kooperacje/eventstore"
 	"github.com/kooperacje/kooperacje/projections"
 )
 
@@ -41,7 +43,7 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	store, _, done, err := openForCLI(ctx, &c)
+	store, keys, done, err := openForCLI(ctx, &c)
 	if err != nil {
 		return err
 	}
@@ -62,8 +64,25 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	out, _ := json.Marshal(rep)
+	// Every read model over the whole stream, as a start builds them: the
+	// events one cannot apply are listed (docs/decisions/0011).
+	pseudonyms, err := keys.Pseudonyms(ctx)
+	if err != nil {
+		return fmt.Errorf("evaluation key: %w", err)
+	}
+	st, err := projections.Replay(ctx, store, projections.Until{Sequence: last}, slog.New(slog.DiscardHandler), projections.NewInstitutions(),
+		projections.NewPartnerships(), projections.NewUsers(), projections.NewFamilies(), projections.NewIndicators(pseudonyms))
+	if err != nil {
+		return err
+	}
+	out, _ := json.Marshal(struct {
+		eventstore.Report
+		Unapplied []projections.Unapplied `json:"unapplied,omitempty"`
+	}{rep, st.Unapplied})
 	fmt.Fprintln(stdout, string(out))
+	for _, u := range st.Unapplied {
+		fmt.Fprintf(stderr, "sequence %d, event %s (%s): the %s read model cannot apply it: %s\n", u.Sequence, u.EventID, u.Type, u.Projection, u.Problem)
+	}
 	if rep.Broken != nil {
 		fmt.Fprintf(stderr, "first broken link: sequence %d on %s (event %s): %s\n", rep.Broken.Sequence, rep.Broken.Subject, rep.Broken.EventID, rep.Broken.Problem)
 		return errTampered
