@@ -335,5 +335,11 @@ func (s *Server) familyHistory(w http.ResponseWriter, r *http.Request, p Princip
 		s.writeError(w, r, domain.ErrFamilyNotFound.With("", "family case %s does not exist", id))
 		return
 	}
-	writeJSON(w, http.StatusOK, List[projections.HistoryEntry]{Items: projections.History(envs)})
+	writeJSON(w, http.StatusOK, List[projections.HistoryEntry]{Items: projections.History(envs, s.directory())})
+}
+
+// directory names, for the history, the users, institutions and services
+// a family's events refer to by id.
+func (s *Server) directory() projections.Directory {
+	return projections.Directory{Users: s.Users, Institutions: s.Institutions, Partnerships: s.Partnerships}
 }

@@ -104,3 +104,32 @@ func TestPlansAsOfPastMoments(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, projections.StageDiagnosisInProgress, p.Stage)
 }
+
+func TestTheHistoryNamesWhoDecidedEvenWithoutTheirUser(t *testing.T) {
+	users := projections.NewUsers()
+	require.NoError(t, users.Apply(domain.Envelope{AggregateID: "u1", AggregateVersion: 1,
+		Payload: domain.UserRegistered{Name: "Marta Testowa", Role: domain.RoleCoordinator}}))
+	tests := []struct {
+		name  string
+		actor domain.Actor
+		want  projections.Decider
+	}{
+		{"a registered user", domain.Actor{UserID: "u1", Role: domain.RoleCoordinator},
+			projections.Decider{Name: "Marta Testowa", Role: "pracownik socjalny"}},
+		{"the engine itself", domain.Actor{UserID: "boot", Role: domain.RoleSystem},
+			projections.Decider{Name: "silnik Kooperacji", Role: "system"}},
+		{"an operator at the command line", domain.Actor{UserID: "cli:jan", Role: domain.RoleAdmin},
+			projections.Decider{Name: "operator wiersza poleceń jan", Role: "administrator"}},
+		{"a user the engine does not know, for an institution it does not know", domain.Actor{UserID: "gone", Role: domain.RoleWorker, InstitutionID: "i9"},
+			projections.Decider{Name: "użytkownik spoza rejestru", Role: "pracownik instytucji", Institution: "instytucja spoza rejestru"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := projections.History([]domain.Envelope{{Type: "CaseReopened", Actor: tt.actor,
+				Payload: domain.CaseReopened{Date: domain.NewDate(2021, 3, 1)}}}, projections.Directory{Users: users})
+			require.Len(t, h, 1)
+			assert.Equal(t, tt.want, h[0].By)
+			assert.Equal(t, "Wznowiono sprawę w dniu 2021-03-01", h[0].Summary)
+		})
+	}
+}

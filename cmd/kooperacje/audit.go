@@ -117,20 +117,26 @@ func audit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(envs) == 0 {
 		return fmt.Errorf("family case %s does not exist", family)
 	}
+	// The names of users, institutions and services come from their read
+	// models, rebuilt here: they are small.
+	dir := projections.Directory{Users: projections.NewUsers(), Institutions: projections.NewInstitutions(), Partnerships: projections.NewPartnerships()}
+	if _, err := projections.Replay(ctx, store, projections.Until{}, slog.New(slog.DiscardHandler), dir.Users, dir.Institutions, dir.Partnerships); err != nil {
+		return fmt.Errorf("audit: read the names of users and institutions: %w", err)
+	}
 	enc := json.NewEncoder(stdout)
 	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
 	if !asJSON {
-		fmt.Fprintln(tw, "SEQ\tOCCURRED\tRECORDED\tACTOR\tROLE\tWHAT\tWHY")
+		fmt.Fprintln(tw, "SEQ\tOCCURRED\tRECORDED\tWHO\tWHAT\tWHY")
 	}
-	for _, h := range projections.History(envs) {
+	for _, h := range projections.History(envs, dir) {
 		if asJSON {
 			if err := enc.Encode(h); err != nil {
 				return err
 			}
 			continue
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", h.Sequence, h.OccurredAt.Format(time.DateOnly), h.RecordedAt.Format(time.DateTime),
-			h.Actor.UserID, h.Actor.Role, h.Summary, h.Reason)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", h.Sequence, h.OccurredAt.Format(time.DateOnly), h.RecordedAt.Format(time.DateTime),
+			h.By, h.Summary, h.Reason)
 	}
 	return tw.Flush()
 }

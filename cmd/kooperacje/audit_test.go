@@ -31,17 +31,31 @@ func TestHistoryAndPlansAsOfOnTheDemo(t *testing.T) {
 		Items []struct {
 			Type, Summary, Reason string
 			Actor                 struct{ Role string }
+			By                    struct{ Name, Role, Position, Institution string }
 			Hash                  string
 		}
 	}
 	require.Equal(t, http.StatusOK, getJSON(t, base+"/api/v1/families/"+f.ID+"/history", tokens["auditor"], &hist))
 	require.NotEmpty(t, hist.Items)
 	assert.Equal(t, "FamilyCaseOpened", hist.Items[0].Type)
+	uuid := regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+	deciders := map[string]bool{}
 	for _, h := range hist.Items {
 		assert.NotEmpty(t, h.Summary)
 		assert.NotEmpty(t, h.Actor.Role)
 		assert.Len(t, h.Hash, 64)
+		assert.NotRegexp(t, uuid, h.Summary, h.Type)
+		// Every step of the demo's families is taken by a worker: named,
+		// in a Polish role, for a named institution.
+		assert.Contains(t, []string{"pracownik socjalny", "pracownik instytucji"}, h.By.Role, h.Type)
+		assert.NotEmpty(t, h.By.Institution, h.Type)
+		assert.NotEmpty(t, h.By.Position, "%s: a worker has a position", h.Type)
+		assert.NotContains(t, h.By.Name, "spoza rejestru", h.Type)
+		deciders[h.By.Name] = true
 	}
+	coordinator, by := hist.Items[0].By.Name, hist.Items[0].By
+	assert.Contains(t, hist.Items[0].Summary, "koordynator: "+coordinator, "the coordinator opens the case")
+	assert.Greater(t, len(deciders), 1, "the team's workers take their own steps: %v", deciders)
 	assert.Equal(t, http.StatusForbidden, getJSON(t, base+"/api/v1/families/"+f.ID+"/history", tokens["evaluator"], nil))
 
 	var then, now struct{ Stage string }
@@ -57,6 +71,8 @@ func TestHistoryAndPlansAsOfOnTheDemo(t *testing.T) {
 	var stdout, stderr syncBuffer
 	require.Equal(t, 0, run(context.Background(), []string{"audit", "--data", dir, "--demo", "--family", f.ID}, &stdout, &stderr), stderr.String())
 	assert.Contains(t, stdout.String(), "Otwarto sprawę rodziny")
+	assert.Contains(t, stdout.String(), coordinator+" ("+by.Position+", "+by.Institution+")", "the audit names who decided")
+	assert.NotRegexp(t, uuid, stdout.String(), "no id in the printed history")
 	assert.Contains(t, stdout.String(), "Zakończono kontrakt")
 	stdout, stderr = syncBuffer{}, syncBuffer{}
 	require.Equal(t, 0, run(context.Background(), []string{"plan", "--data", dir, "--demo", "--family", f.ID, "--as-of", f.OpenedOn}, &stdout, &stderr), stderr.String())

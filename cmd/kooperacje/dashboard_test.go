@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kooperacje/kooperacje/api"
+	"github.com/kooperacje/kooperacje/polish"
 	"github.com/kooperacje/kooperacje/projections"
 )
 
@@ -167,6 +168,9 @@ func TestDashboardsInABrowser(t *testing.T) {
 		var count string
 		b.eval("count", `document.querySelector('[data-k="count"]').dataset.value`, &count)
 		assert.Equal(t, fmt.Sprint(len(all.Items)), count)
+		var text string
+		b.eval("count text", `document.querySelector('[data-k="count"]').textContent`, &text)
+		assert.Equal(t, polish.Families.Count(len(all.Items)), text, "the count in its Polish form")
 		var rows int
 		b.eval("rows", `document.querySelectorAll('table[data-k="families"] tbody tr').length`, &rows)
 		assert.Equal(t, len(all.Items), rows)
@@ -187,9 +191,12 @@ func TestDashboardsInABrowser(t *testing.T) {
 		assert.Equal(t, len(hist.Items), history)
 		var timeline string
 		b.eval("timeline", `document.querySelector('[data-k="history"]').innerText`, &timeline)
+		assert.NotRegexp(t, `[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`, timeline, "the history names what it refers to, no id")
 		for _, m := range plan.Team {
-			assert.NotContains(t, timeline, m.InstitutionID, "the history names %s, not its id", m.Institution)
+			assert.Contains(t, timeline, m.Institution, "the history names the team's institutions")
 		}
+		// Who decided: the coordinator by name, position and institution.
+		assert.Contains(t, timeline, "— "+plan.Coordinator.Name+" ("+plan.Coordinator.Position+", "+plan.Coordinator.Institution+")")
 		var applicant string
 		b.eval("applicant", `document.querySelector('[data-k="applicant"]').textContent`, &applicant)
 		assert.Equal(t, plan.Household[0].Name, applicant)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/kooperacje/kooperacje/api"
@@ -99,11 +100,100 @@ var demoUsers = []struct {
 	worker      string // the worker's name at the institution, or ""
 }{
 	{domain.RoleAdmin, "Administrator systemu", "", ""},
-	{domain.RoleAnimator, "Ewa Przykładowa (animatorka PZK Sieradz)", "mops-sieradz", ""},
-	{domain.RoleCoordinator, "Marta Testowa (pracownik socjalny)", "mops-sieradz", "Marta Testowa"},
-	{domain.RoleWorker, "Piotr Fikcyjny (pedagog szkolny)", "sp1-sieradz", "Piotr Fikcyjny"},
+	{domain.RoleAnimator, "Ewa Przykładowa", "mops-sieradz", ""},
+	{domain.RoleCoordinator, "Marta Testowa", "mops-sieradz", "Marta Testowa"},
+	{domain.RoleWorker, "Piotr Fikcyjny", "sp1-sieradz", "Piotr Fikcyjny"},
 	{domain.RoleEvaluator, "Zespół ewaluacji RCPS w Łodzi", "", ""},
 	{domain.RoleAuditor, "Audytor wewnętrzny", "", ""},
+}
+
+// demoAnimators are the animators of the partnerships (at their leaders),
+// who record what the partnership does; the animator of the first is the
+// demo user who signs in as one.
+var demoAnimators = map[string]struct{ inst, name string }{
+	"pzk-sieradz":  {"mops-sieradz", "Ewa Przykładowa"},
+	"pzk-piotrkow": {"mopr-piotrkow", "Lucyna Wzorcowa"},
+	"pzk-radomsko": {"mops-radomsko", "Henryka Przykładowa"},
+	"pzk-zdw":      {"mops-zdw", "Dariusz Pokazowy"},
+}
+
+// demoAdmin registers the demo's institutions and workers.
+var demoAdmin = domain.Actor{UserID: demoID("user", string(domain.RoleAdmin)), Role: domain.RoleAdmin}
+
+// demoUserOf returns the id of the demo user who is a worker: the demo
+// users who sign in keep the ids of their roles.
+func demoUserOf(s demoSlot) string {
+	for _, u := range demoUsers {
+		if u.institution == s.inst && u.worker == s.worker {
+			return demoID("user", string(u.role))
+		}
+	}
+	return demoID("user", "worker", s.inst, s.worker)
+}
+
+// demoRoleOf is the role a worker of the demo acts in: coordinators are
+// the social workers who lead families.
+func demoRoleOf(s demoSlot) domain.Role {
+	for _, p := range demoPools {
+		if slices.ContainsFunc(p.coordinators, func(c demoSlot) bool { return c.inst == s.inst && c.worker == s.worker }) {
+			return domain.RoleCoordinator
+		}
+	}
+	return domain.RoleWorker
+}
+
+// demoActor is the worker of the demo who takes a command, as a user.
+func demoActor(s demoSlot) domain.Actor {
+	return domain.Actor{UserID: demoUserOf(s), Role: demoRoleOf(s), InstitutionID: demoID("institution", s.inst)}
+}
+
+// demoAnimator is the animator of a partnership of the demo, as a user.
+func demoAnimator(partnership string) domain.Actor {
+	a := demoAnimators[partnership]
+	if partnership == demoPartnerships[0].slug {
+		return domain.Actor{UserID: demoID("user", string(domain.RoleAnimator)), Role: domain.RoleAnimator, InstitutionID: demoID("institution", a.inst)}
+	}
+	return domain.Actor{UserID: demoID("user", "animator", partnership), Role: domain.RoleAnimator, InstitutionID: demoID("institution", a.inst)}
+}
+
+// demoActors registers, before the partnerships and families, the users who take the
+// demo's commands: the demo users who sign in (demoTokens issues their
+// tokens at the end, registering them again writes nothing), a user for
+// every other worker of the demo and the animators of the partnerships,
+// so that the history names who decided.
+func demoActors(run demoRunAs, system domain.Actor) error {
+	now := time.Now().UTC()
+	for _, u := range demoUsers {
+		reg := domain.RegisterUser{UserID: demoID("user", string(u.role)), Name: u.name, Role: u.role}
+		if u.institution != "" {
+			reg.InstitutionID = demoID("institution", u.institution)
+		}
+		if u.worker != "" {
+			reg.WorkerID = demoID("worker", u.institution, u.worker)
+		}
+		if err := run("user/"+string(u.role), system, reg, now, "użytkownik demonstracyjny"); err != nil {
+			return err
+		}
+	}
+	for _, w := range demoWorkers {
+		s := demoSlot{inst: w.inst, worker: w.name}
+		uid := demoUserOf(s)
+		if uid != demoID("user", "worker", s.inst, s.worker) {
+			continue // a demo user who signs in
+		}
+		cmd := domain.RegisterUser{UserID: uid, Name: w.name, Role: demoRoleOf(s), InstitutionID: demoID("institution", w.inst), WorkerID: demoID("worker", w.inst, w.name)}
+		if err := run("user/worker/"+w.inst+"/"+w.name, system, cmd, now, "pracownik demonstracyjny"); err != nil {
+			return err
+		}
+	}
+	for _, p := range demoPartnerships[1:] {
+		a := demoAnimators[p.slug]
+		cmd := domain.RegisterUser{UserID: demoAnimator(p.slug).UserID, Name: a.name, Role: domain.RoleAnimator, InstitutionID: demoID("institution", a.inst)}
+		if err := run("user/animator/"+p.slug, system, cmd, now, "animator demonstracyjny"); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // DemoTokensFile is where --demo writes the demo users' tokens.
@@ -215,13 +305,22 @@ func loadDemoPartnership(run demoRun, p demoPartnership, byslug map[string]demoI
 // derived from the data, so that loading it again writes nothing new.
 func loadDemo(ctx context.Context, h *domain.Handler, dataDir string) error {
 	system := domain.Actor{UserID: demoID("user", "system"), Role: domain.RoleSystem}
-	run := func(key string, cmd domain.Command, occurred time.Time, reason string) error {
-		_, err := h.Execute(ctx, cmd, domain.Meta{CommandID: demoID("command", key), Actor: system, OccurredAt: occurred, Reason: reason}, domain.AnyVersion)
+	runAs := func(key string, by domain.Actor, cmd domain.Command, occurred time.Time, reason string) error {
+		_, err := h.Execute(ctx, cmd, domain.Meta{CommandID: demoID("command", key), Actor: by, OccurredAt: occurred, Reason: reason}, domain.AnyVersion)
 		if err != nil {
 			return fmt.Errorf("demo %s: %w", key, err)
 		}
 		return nil
 	}
+	as := func(by domain.Actor) demoRun {
+		return func(key string, cmd domain.Command, occurred time.Time, reason string) error {
+			return runAs(key, by, cmd, occurred, reason)
+		}
+	}
+	// The engine registers the users; the administrator the institutions
+	// and workers; each partnership's animator what it does; the workers
+	// the families' cases.
+	run := as(demoAdmin)
 	all := append(append([]demoInstitution{}, sieradzMembers...), otherInstitutions...)
 	byslug := map[string]demoInstitution{}
 	for _, in := range all {
@@ -240,15 +339,19 @@ func loadDemo(ctx context.Context, h *domain.Handler, dataDir string) error {
 			return err
 		}
 	}
+	// The users, once their institutions and workers are registered.
+	if err := demoActors(runAs, system); err != nil {
+		return err
+	}
 	for _, p := range demoPartnerships {
-		if err := loadDemoPartnership(run, p, byslug); err != nil {
+		if err := loadDemoPartnership(as(demoAnimator(p.slug)), p, byslug); err != nil {
 			return err
 		}
 	}
-	if err := loadDemoFamilies(ctx, h.Store, run); err != nil {
+	if err := loadDemoFamilies(ctx, h.Store, runAs); err != nil {
 		return err
 	}
-	return demoTokens(run, dataDir)
+	return demoTokens(as(system), dataDir)
 }
 
 // demoTokens registers the demo users and writes their tokens to

@@ -23,6 +23,10 @@ import (
 // demoRun runs one command of the demo under a stable key.
 type demoRun = func(key string, cmd domain.Command, occurred time.Time, reason string) error
 
+// demoRunAs runs one command of the demo under a stable key, taken by a
+// user of the demo (demoActor).
+type demoRunAs = func(key string, by domain.Actor, cmd domain.Command, occurred time.Time, reason string) error
+
 // demoToday is the demo's "today": the end of the period the demo covers.
 // No business date of the demo is later; deadlines and contract end dates
 // may be.
@@ -368,12 +372,14 @@ var demoStaffSupport = []struct {
 		[]string{"mops-zdw", "pcpr-zdw", "pup-zdw", "trampolina-zdw"}},
 }
 
-// demoStep is one command of a family's history, on its business date.
+// demoStep is one command of a family's history, on its business date,
+// and the worker who takes it.
 type demoStep struct {
 	date   domain.Date
 	key    string
 	cmd    domain.Command
 	reason string
+	by     demoSlot
 }
 
 // demoGen generates the families; its counters take endings, referral
@@ -395,7 +401,7 @@ type demoGen struct {
 // loadDemoFamilies writes the demo families and the staff support. A
 // family whose last command is recorded already is skipped: its commands
 // run in order, each after the one before succeeded, so all of them are.
-func loadDemoFamilies(ctx context.Context, store domain.Store, run demoRun) error {
+func loadDemoFamilies(ctx context.Context, store domain.Store, run demoRunAs) error {
 	g := &demoGen{r: rand.New(rand.NewPCG(2019, 1023)), names: map[string]bool{}, endings: map[int]int{}}
 	for _, p := range demoPartnerships {
 		pool := demoPools[p.slug]
@@ -437,7 +443,7 @@ func loadDemoFamilies(ctx context.Context, store domain.Store, run demoRun) erro
 			}
 			for j, s := range steps {
 				occurred := s.date.Time().Add(9*time.Hour + time.Duration(j)*time.Minute)
-				if err := run("family/"+key+"/"+s.key, s.cmd, occurred, s.reason); err != nil {
+				if err := run("family/"+key+"/"+s.key, demoActor(s.by), s.cmd, occurred, s.reason); err != nil {
 					return err
 				}
 			}
@@ -453,7 +459,7 @@ func loadDemoFamilies(ctx context.Context, store domain.Store, run demoRun) erro
 				cmd.Workers = append(cmd.Workers, demoID("worker", inst, w))
 			}
 		}
-		if err := run("staff-support/"+s.partnership+"/"+s.date.String(), cmd, s.date.Time().Add(10*time.Hour), "forma wsparcia kadr w projekcie Kooperacje 3D"); err != nil {
+		if err := run("staff-support/"+s.partnership+"/"+s.date.String(), demoAnimator(s.partnership), cmd, s.date.Time().Add(10*time.Hour), "forma wsparcia kadr w projekcie Kooperacje 3D"); err != nil {
 			return err
 		}
 	}
@@ -558,6 +564,55 @@ type demoMember struct {
 	slot demoSlot
 }
 
+// takenBy says which worker takes a command of a family's case, as in
+// life: the coordinator opens the case, records consents, completes the
+// diagnosis, forms the team, refers, drafts, signs, reviews, ends and
+// closes; a worker records their own input to the diagnosis; the
+// probation officer records the court's order; a referral is answered by
+// the institution it was sent to; an action's progress is marked by the
+// institution responsible for it, and the client's and the coordinator's
+// own by the coordinator.
+func takenBy(key string, cmd domain.Command, coord demoSlot, assistant *demoSlot, members []demoMember, terms domain.ContractTerms) demoSlot {
+	slots := []demoSlot{coord}
+	if assistant != nil {
+		slots = append(slots, *assistant)
+	}
+	for _, m := range members {
+		slots = append(slots, m.slot)
+	}
+	at := func(inst string) demoSlot {
+		for _, s := range slots[1:] {
+			if demoID("institution", s.inst) == inst {
+				return s
+			}
+		}
+		return coord
+	}
+	switch c := cmd.(type) {
+	case domain.RecordDiagnosisInput:
+		for _, s := range slots {
+			if demoID("worker", s.inst, s.worker) == c.WorkerID {
+				return s
+			}
+		}
+	case domain.RecordLegalBasis:
+		return at(c.InstitutionID)
+	case domain.UpdateReferral:
+		for _, m := range members {
+			if demoID("referral", key, m.slot.inst, m.slot.service) == c.ReferralID {
+				return m.slot
+			}
+		}
+	case domain.UpdateAction:
+		for _, a := range terms.Actions {
+			if a.ID == c.ActionID && a.Responsible.Kind == domain.PartyInstitution {
+				return at(a.Responsible.InstitutionID)
+			}
+		}
+	}
+	return coord
+}
+
 func (m demoMember) ref() domain.WorkerRef {
 	return domain.WorkerRef{WorkerID: demoID("worker", m.slot.inst, m.slot.worker), InstitutionID: demoID("institution", m.slot.inst)}
 }
@@ -573,8 +628,16 @@ func (g *demoGen) family(p demoPartnership, key string, prof demoProfile, stage 
 func (g *demoGen) familyIn(p demoPartnership, pool demoPool, key string, prof demoProfile, stage int) ([]demoStep, error) {
 	fid := demoID("family", key)
 	var steps []demoStep
+	// Each step is taken by who takes it in life (takenBy, below), known
+	// once the coordinator and the team are.
+	var coord demoSlot
+	var members []demoMember
+	var terms domain.ContractTerms
 	add := func(d domain.Date, k string, cmd domain.Command, reason string) {
-		steps = append(steps, demoStep{date: d, key: k, cmd: cmd, reason: reason})
+		if c, ok := cmd.(domain.DraftContract); ok {
+			terms = c.ContractTerms
+		}
+		steps = append(steps, demoStep{date: d, key: k, cmd: cmd, reason: reason, by: takenBy(key, cmd, coord, pool.assistant, members, terms)})
 	}
 	win := demoOpened[stage]
 	opened := g.dateIn(win[0], win[1])
@@ -636,9 +699,8 @@ func (g *demoGen) familyIn(p demoPartnership, pool demoPool, key string, prof de
 
 	// The team: the coordinator and a worker for each role the partnership
 	// can fill.
-	coord := pool.coordinators[g.r.IntN(len(pool.coordinators))]
+	coord = pool.coordinators[g.r.IntN(len(pool.coordinators))]
 	coordRef := demoMember{slot: coord}.ref()
-	var members []demoMember
 	for _, role := range demoAvailable(prof, pool) {
 		slots := pool.roles[role]
 		members = append(members, demoMember{role: role, slot: slots[g.r.IntN(len(slots))]})
@@ -793,7 +855,7 @@ func (g *demoGen) familyIn(p demoPartnership, pool demoPool, key string, prof de
 			months = 9
 		}
 	}
-	terms := domain.ContractTerms{Variant: prof.variant, Assessment: prof.assessment, MainGoal: prof.mainGoal,
+	terms = domain.ContractTerms{Variant: prof.variant, Assessment: prof.assessment, MainGoal: prof.mainGoal,
 		ClientDuties: prof.clientDuties,
 		CoordinatorDuties: "Udzielanie wsparcia i poradnictwa, koordynacja działań kooperantów, monitorowanie realizacji kontraktu " +
 			"i spotkania z rodziną nie rzadziej niż raz w miesiącu.",

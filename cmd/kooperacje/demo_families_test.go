@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"testing"
 	"time"
 
@@ -79,9 +80,8 @@ func TestDemoFamiliesReachEveryStageAndLoadOnce(t *testing.T) {
 
 	// Every command of the families on its own is idempotent too, not only
 	// the skipping of families whose last command is recorded.
-	system := domain.Actor{UserID: demoID("user", "system"), Role: domain.RoleSystem}
-	again := func(key string, cmd domain.Command, occurred time.Time, reason string) error {
-		res, err := h.Execute(ctx, cmd, domain.Meta{CommandID: demoID("command", key), Actor: system, OccurredAt: occurred, Reason: reason}, domain.AnyVersion)
+	again := func(key string, by domain.Actor, cmd domain.Command, occurred time.Time, reason string) error {
+		res, err := h.Execute(ctx, cmd, domain.Meta{CommandID: demoID("command", key), Actor: by, OccurredAt: occurred, Reason: reason}, domain.AnyVersion)
 		if err == nil && !res.Duplicate {
 			t.Errorf("%s wrote anew", key)
 		}
@@ -98,11 +98,71 @@ func TestDemoFamiliesReachEveryStageAndLoadOnce(t *testing.T) {
 	supportKinds := map[domain.SupportKind]bool{}
 	endings := map[domain.Ending]int{}
 	referrals := map[string]domain.ReferralStatus{}
+	users := map[string]domain.UserRegistered{}
+	referredTo := map[string]string{} // referral id → institution id
+	byRole := map[domain.Role]int{}
 	err = store.Read(ctx, 0, 0, func(_ uint64, envs []domain.Envelope, err error) error {
 		if err != nil {
 			return err
 		}
 		for _, env := range envs {
+			if u, ok := env.Payload.(domain.UserRegistered); ok {
+				users[env.AggregateID] = u
+			}
+			if env.AggregateType == domain.AggregateFamily {
+				// Taken by a worker of the demo, registered as a user before,
+				// in the role and for the institution they have.
+				u, ok := users[env.Actor.UserID]
+				if assert.True(t, ok, "family %s: %s taken by an unregistered user %+v", env.AggregateID, env.Type, env.Actor) {
+					assert.NotEmpty(t, u.WorkerID, "%s: a worker takes it", env.Type)
+					assert.Equal(t, u.Role, env.Actor.Role, env.Type)
+					assert.Equal(t, u.InstitutionID, env.Actor.InstitutionID, env.Type)
+					byRole[u.Role]++
+				}
+				coordinator := func() string {
+					if f := families[env.AggregateID]; f != nil {
+						return f.opened.Coordinator.WorkerID
+					}
+					return ""
+				}
+				switch e := env.Payload.(type) {
+				case domain.FamilyCaseOpened, domain.ConsentGiven, domain.DiagnosisCompleted, domain.TeamFormed, domain.ContractDrafted,
+					domain.ContractSigned, domain.ContractReviewed, domain.ContractEnded, domain.CaseClosed:
+					if f := families[env.AggregateID]; f != nil {
+						assert.Equal(t, coordinator(), u.WorkerID, "%s: taken by the family's coordinator", env.Type)
+					} else {
+						assert.Equal(t, e.(domain.FamilyCaseOpened).Coordinator.WorkerID, u.WorkerID, "the coordinator opens the case")
+					}
+				case domain.DiagnosisInputRecorded:
+					assert.Equal(t, e.WorkerID, u.WorkerID, "a worker records their own input to the diagnosis")
+				case domain.LegalBasisRecorded:
+					assert.Equal(t, e.InstitutionID, u.InstitutionID, "the probation officer records the court's order")
+				case domain.ReferralRequested:
+					referredTo[e.ReferralID] = e.InstitutionID
+				case domain.ReferralAccepted:
+					assert.Equal(t, referredTo[e.ReferralID], u.InstitutionID, "a referral is answered where it was sent")
+				case domain.ReferralDeclined:
+					assert.Equal(t, referredTo[e.ReferralID], u.InstitutionID, "a referral is answered where it was sent")
+				case domain.ActionStarted, domain.ActionCompleted, domain.ActionMissed:
+					var id string
+					switch a := e.(type) {
+					case domain.ActionStarted:
+						id = a.ActionID
+					case domain.ActionCompleted:
+						id = a.ActionID
+					case domain.ActionMissed:
+						id = a.ActionID
+					}
+					f := families[env.AggregateID]
+					i := slices.IndexFunc(f.terms.Actions, func(a domain.Action) bool { return a.ID == id })
+					require.GreaterOrEqual(t, i, 0)
+					if r := f.terms.Actions[i].Responsible; r.Kind == domain.PartyInstitution {
+						assert.Equal(t, r.InstitutionID, u.InstitutionID, "the institution responsible marks its action")
+					} else {
+						assert.Equal(t, coordinator(), u.WorkerID, "the coordinator marks the client's and their own actions")
+					}
+				}
+			}
 			if s, ok := env.Payload.(domain.StaffSupportRecorded); ok {
 				support[env.AggregateID]++
 				supportKinds[s.Kind] = true
@@ -237,6 +297,9 @@ func TestDemoFamiliesReachEveryStageAndLoadOnce(t *testing.T) {
 		assert.GreaterOrEqual(t, statuses[s], 2, "referrals %s", s)
 	}
 	assert.GreaterOrEqual(t, overdue, 2, "contracts in force with an overdue action")
+	t.Logf("family events by role: %v", byRole)
+	assert.Positive(t, byRole[domain.RoleCoordinator])
+	assert.Positive(t, byRole[domain.RoleWorker], "workers of the team take their own steps")
 	for _, typ := range []string{"ConsentWithdrawn", "LegalBasisRecorded", "TeamMeetingRecorded", "TeamMemberJoined", "TeamMemberLeft",
 		"ActionStarted", "ActionCompleted", "ActionMissed", "ContractReviewed", "ContractAmended", "ContractExtended", "TeamDissolved"} {
 		assert.GreaterOrEqual(t, total[typ], 2, typ)

@@ -22,6 +22,7 @@ import (
 
 	"github.com/kooperacje/kooperacje/api"
 	"github.com/kooperacje/kooperacje/domain"
+	"github.com/kooperacje/kooperacje/polish"
 	"github.com/kooperacje/kooperacje/projections"
 )
 
@@ -433,34 +434,21 @@ var polishWords = map[string]string{
 	"missed":                         "niewykonane",
 	"overdue":                        "zaległe",
 	"open":                           "w toku",
-	"social_assistance":              "pomoc społeczna",
-	"family_support":                 "wspieranie rodziny",
-	"labour":                         "rynek pracy",
-	"education":                      "edukacja",
-	"health":                         "ochrona zdrowia",
-	"justice":                        "wymiar sprawiedliwości",
-	"police":                         "policja",
-	"housing":                        "mieszkalnictwo",
-	"ngo":                            "organizacje pozarządowe",
-	"other":                          "inne",
 	"client":                         "klient",
-	"training":                       "szkolenie",
-	"coaching":                       "coaching",
-	"workshop":                       "warsztaty",
-	"consultation":                   "konsultacje",
-	"initiating":                     "inicjujące",
-	"formalising":                    "formalizujące",
-	"regular":                        "zwyczajne",
-	"achieved":                       "osiągnięty",
-	"partially_achieved":             "częściowo osiągnięty",
-	"not_achieved":                   "nieosiągnięty",
-	"goals_met":                      "cele osiągnięte",
-	"client_broke":                   "niedotrzymanie przez klienta",
-	"client_withdrew":                "rezygnacja klienta",
-	"moved_away":                     "wyprowadzka",
-	"goals_achieved":                 "cele osiągnięte",
-	"partly_achieved":                "cele częściowo osiągnięte",
-	"transferred":                    "przekazanie",
+	"coordinator":                    "koordynator",
+}
+
+// indicatorValues says which enumeration of the domain the keys under an
+// indicator are values of, for their Polish labels (package polish).
+var indicatorValues = map[string]string{
+	"members_by_sector":     "sector",
+	"services_by_sector":    "sector",
+	"actions_by_sector":     "sector",
+	"meetings_by_kind":      "meeting",
+	"staff_support_by_kind": "support",
+	"goals_by_achievement":  "achievement",
+	"contract_endings":      "ending",
+	"case_outcomes":         "outcome",
 }
 
 func polishLabel(path []string) string {
@@ -468,11 +456,20 @@ func polishLabel(path []string) string {
 	for i, p := range path {
 		if l, ok := polishWords[p]; ok {
 			parts[i] = l
+		} else if l, ok := polish.Labels[indicatorValues[parent(path, i)]][p]; ok {
+			parts[i] = l
 		} else {
 			parts[i] = p
 		}
 	}
 	return strings.Join(parts, " — ")
+}
+
+func parent(path []string, i int) string {
+	if i == 0 {
+		return ""
+	}
+	return path[i-1]
 }
 
 // chartsOf are the indicators the report draws a bar chart of, one bar a
@@ -518,7 +515,8 @@ func reportHTML(ev evaluation, groups []projections.IndicatorGroup, rows [][]ind
 	fmt.Fprintf(&b, "<!DOCTYPE html>\n<html lang=\"pl\">\n<head>\n<meta charset=\"utf-8\">\n<title>Ewaluacja modelu kooperacji — stan na %s</title>\n<style>\n%s\n</style>\n</head>\n<body>\n", e(ev.AsOf.String()), reportCSS)
 	fmt.Fprintf(&b, "<h1>Ewaluacja modelu kooperacji <span class=\"en\">(evaluation of the cooperation model)</span></h1>\n")
 	fmt.Fprintf(&b, "<p>Stan na <strong>%s</strong> (as of). Partnerstwa: %d. Rodziny oznaczone wyłącznie pseudonimami; raport nie zawiera danych osobowych.</p>\n", e(ev.AsOf.String()), len(ev.Partnerships))
-	fmt.Fprintf(&b, "<p>Odtworzono %d komunikatów, %d zdarzeń; pominięto %d zdarzeń nieznanego typu (skipped unknown events).</p>\n", ev.Replay.Commits, ev.Replay.Events, ev.Replay.SkippedUnknown)
+	fmt.Fprintf(&b, "<p>Odtworzono %s, %s; pominięto zdarzenia nieznanego typu: %d (skipped unknown events).</p>\n",
+		polish.Messages.Count(int(ev.Replay.Commits)), polish.Events.Count(int(ev.Replay.Events)), ev.Replay.SkippedUnknown)
 	compared := "Porównanie partnerstw (gmin) <span class=\"en\">(partnerships compared)</span>"
 	if ev.By == projections.ByCounty {
 		compared = "Porównanie powiatów <span class=\"en\">(counties compared)</span>"

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -22,6 +23,7 @@ import (
 	"github.com/kooperacje/kooperacje/api"
 	"github.com/kooperacje/kooperacje/domain"
 	"github.com/kooperacje/kooperacje/eventstore"
+	"github.com/kooperacje/kooperacje/polish"
 	"github.com/kooperacje/kooperacje/projections"
 )
 
@@ -119,6 +121,20 @@ func TestEvaluateTheDemoTwiceGivesTheSameFilesWithoutWhoTheFamiliesAre(t *testin
 	assert.NotContains(t, report, "http://")
 	assert.NotContains(t, report, "https://")
 	assert.True(t, strings.HasPrefix(report, "<!DOCTYPE html>"))
+
+	// What the report says in Polish (its English glosses aside) has no
+	// value of an enumeration in English.
+	text := regexp.MustCompile(`(?s)<(span|td|th) class="en">.*?</(span|td|th)>|<style>.*?</style>|<[^>]+>`).ReplaceAllString(report, " ")
+	assert.Contains(t, text, "pomoc społeczna")
+	assert.Contains(t, text, "niedotrzymanie przez klienta")
+	for _, values := range polish.Enums {
+		for _, v := range values {
+			if len(v) < 3 || v == "partner" || v == "coaching" || v == "system" {
+				continue // a letter of a variant, or a word Polish has too
+			}
+			assert.NotRegexp(t, `(^|[^\pL_])`+regexp.QuoteMeta(v)+`($|[^\pL_])`, text, "the report says %q in English", v)
+		}
+	}
 }
 
 func TestEvaluateAsOfADayAndWithoutOut(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kooperacje/kooperacje/domain"
 	"github.com/kooperacje/kooperacje/eventstore"
+	"github.com/kooperacje/kooperacje/polish"
 	"github.com/kooperacje/kooperacje/projections"
 	"github.com/kooperacje/kooperacje/vault"
 )
@@ -134,7 +135,7 @@ func retention(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	for _, x := range due {
 		status := "due"
 		if apply {
-			reason := fmt.Sprintf("okres przechowywania %d dni od zamknięcia sprawy (%s) upłynął %s", x.Days, x.ClosedOn, x.DueOn)
+			reason := fmt.Sprintf("okres przechowywania %s od zamknięcia sprawy (%s) upłynął %s", polish.Days.Count(x.Days), x.ClosedOn, x.DueOn)
 			if _, err := eraseFamily(ctx, &domain.Handler{Store: store}, keys, x.FamilyID, "upływ okresu przechowywania (retencja)", reason, d, cliActor()); err != nil {
 				return err
 			}

@@ -4,7 +4,7 @@
 // from the API, so a page shows no more than the API lets the user see.
 // Text goes into the page as text nodes, never as HTML.
 
-import { t, lang, setLang, num, locale } from './i18n.js';
+import { t, lang, setLang, num, locale, count, nounForm } from './i18n.js';
 import { barChart, stackedBars, spreadChart } from './charts.js';
 
 const TOKEN = 'koop_token';
@@ -107,6 +107,11 @@ function tile(key, value, label, digits = 0) {
     h('span', { class: 'tile-label' }, label || t(key)));
 }
 
+/** countTile is a tile of a count, named by its noun in the form the count takes ("4 partnerstwa"). */
+function countTile(key, value, noun) {
+  return tile(key, value, nounForm(value, noun));
+}
+
 function table(headers, rows, attrs = {}) {
   if (!rows.length) return h('p', { class: 'muted' }, t('none'));
   return h('div', { class: 'scroll' }, h('table', attrs,
@@ -156,12 +161,12 @@ async function overviewPage() {
     h('section', { class: 'card', 'data-group': 'overall' },
       h('h2', {}, t('overall')),
       h('div', { class: 'tiles' },
-        tile('partnerships', groups.length, t('partnership')),
-        tile('members', all.institution.members, t('members')),
-        tile('basket', all.institution.services, t('basket')),
-        tile('families', all.client.families_enrolled, t('families')),
-        tile('contracts_signed', all.client.contracts_signed),
-        tile('overdue_actions', all.client.actions.overdue),
+        countTile('partnerships', groups.length, 'partnership'),
+        countTile('members', all.institution.members, 'institution'),
+        countTile('basket', all.institution.services, 'service'),
+        countTile('families', all.client.families_enrolled, 'family'),
+        countTile('contracts_signed', all.client.contracts_signed, 'signed_contract'),
+        countTile('overdue_actions', all.client.actions.overdue, 'overdue_action'),
         tile('days_to_contract', all.client.days_to_contract.median, t('days_to_contract'), 1)),
       h('div', { class: 'charts' },
         h('figure', {}, h('figcaption', {}, t('families_by_stage')), barChart(stageItems(all.families_by_stage), t('families_by_stage'))),
@@ -175,13 +180,13 @@ async function overviewPage() {
       h('h2', {}, h('a', { href: `/partnerships/${g.partnership_id}` }, g.name)),
       h('p', { class: 'muted' }, [g.municipality, g.county].filter(Boolean).join(', ')),
       h('div', { class: 'tiles' },
-        tile('members', g.institution.members, t('members')),
-        tile('sectors', g.institution.sector_coverage, t('sectors_covered')),
-        tile('basket', g.institution.services, t('basket')),
-        tile('meetings', g.institution.meetings, t('meetings')),
-        tile('families', g.client.families_enrolled, t('families')),
-        tile('contracts_signed', g.client.contracts_signed),
-        tile('overdue_actions', g.client.actions.overdue),
+        countTile('members', g.institution.members, 'institution'),
+        countTile('sectors', g.institution.sector_coverage, 'sector'),
+        countTile('basket', g.institution.services, 'service'),
+        countTile('meetings', g.institution.meetings, 'meeting'),
+        countTile('families', g.client.families_enrolled, 'family'),
+        countTile('contracts_signed', g.client.contracts_signed, 'signed_contract'),
+        countTile('overdue_actions', g.client.actions.overdue, 'overdue_action'),
         tile('days_to_contract', g.client.days_to_contract.median, t('days_to_contract_short'), 1)),
       h('div', { class: 'charts' },
         h('figure', {}, h('figcaption', {}, t('members_by_sector')),
@@ -203,10 +208,10 @@ async function partnershipPage(id) {
     h('h1', {}, p.name),
     h('p', { class: 'muted' }, [p.municipality, p.county, t('pstage', p.stage)].filter(Boolean).join(' · ')),
     h('div', { class: 'tiles' },
-      tile('members', active.length, t('members')),
-      tile('basket', basket.length, t('basket')),
-      tile('meetings', p.meetings.length, t('meetings')),
-      tile('families', Object.values(p.families_by_stage).reduce((a, b) => a + b, 0), t('families'))),
+      countTile('members', active.length, 'institution'),
+      countTile('basket', basket.length, 'service'),
+      countTile('meetings', p.meetings.length, 'meeting'),
+      countTile('families', Object.values(p.families_by_stage).reduce((a, b) => a + b, 0), 'family')),
     h('dl', { class: 'facts' },
       h('dt', {}, t('leader')), h('dd', {}, names[p.leader_id] || p.leader_id),
       h('dt', {}, t('initiated_on')), h('dd', {}, date(p.initiated_on)),
@@ -241,7 +246,7 @@ function familyTable(items) {
 async function familiesPage() {
   const list = await get('/api/v1/families');
   return [h('h1', {}, t('families.title')), h('p', { class: 'intro' }, t('families.intro')),
-    h('p', { class: 'muted', 'data-k': 'count', 'data-value': list.items.length }, `${num(list.items.length)} ${t('n_families')}`),
+    h('p', { class: 'muted', 'data-k': 'count', 'data-value': list.items.length }, count(list.items.length, 'family')),
     section(t('families'), familyTable(list.items))];
 }
 
@@ -275,23 +280,15 @@ async function familyPage(id) {
   const out = [h('h1', {}, t('family.title'))];
   const opened = plan instanceof ApiError ? (hist.items && hist.items.length ? warsawDay(hist.items[0].occurred_at) : today()) : plan.opened_on;
   out.push(asOfSlider(opened, asOf));
-  const names = {};
   if (plan instanceof ApiError) {
     out.push(h('p', { class: 'notice', 'data-k': 'plan-refused' }, plan.status === 403 ? t('plan.none') : plan.message));
   } else {
     out.push(...planSections(plan));
-    // The history names institutions and workers by id: show their names.
-    const p = await get(`/api/v1/partnerships/${encodeURIComponent(plan.partnership_id)}`).catch(() => null);
-    for (const m of (p && p.members) || []) names[m.institution_id] = m.name;
-    for (const m of [plan.coordinator, ...(plan.team || [])]) {
-      names[m.worker_id] = m.name;
-      names[m.institution_id] = m.institution;
-    }
   }
   if (hist instanceof ApiError) {
     out.push(section(t('history'), h('p', { class: 'muted' }, hist.status === 403 ? t('history.none') : hist.message)));
   } else {
-    out.push(historySection(hist.items, asOf, names));
+    out.push(historySection(hist.items, asOf));
   }
   return out;
 }
@@ -328,7 +325,7 @@ function planSections(p) {
     h('div', { class: 'tile', 'data-k': 'stage', 'data-value': p.stage },
       h('span', { class: 'tile-value small' }, t('fstage', p.stage)), h('span', { class: 'tile-label' }, t('stage'))),
     tile('team_size', (p.team || []).length, t('team')),
-    tile('overdue_actions', (p.overdue || []).length, t('overdue_actions'))));
+    countTile('overdue_actions', (p.overdue || []).length, 'overdue_action')));
   out.push(h('dl', { class: 'facts' },
     h('dt', {}, t('applicant')), h('dd', { 'data-k': 'applicant' }, applicant ? applicant.name : '—'),
     h('dt', {}, t('coordinator')), h('dd', {}, `${p.coordinator.name} (${p.coordinator.institution})`),
@@ -362,30 +359,39 @@ function planSections(p) {
   return out;
 }
 
-const uuid = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
+/** decider names who decided: the user, their position (else the role they acted in), their institution. */
+function decider(e) {
+  const by = e.by || {};
+  const role = t('role', e.actor.role);
+  return `${by.name || role} (${[by.position || role, by.institution].filter(Boolean).join(', ')})`;
+}
 
-function historySection(items, asOf, names) {
+// The history's summaries name people, institutions, services and actions
+// (the server writes them in Polish, the users' language).
+function historySection(items, asOf) {
   return section(t('history'), h('ol', { class: 'timeline', 'data-k': 'history' },
     items.map((e) => h('li', { class: !asOf || warsawDay(e.occurred_at) <= asOf ? '' : 'future', 'data-seq': e.sequence },
       h('time', { datetime: e.occurred_at }, dateTime(e.occurred_at)),
-      h('span', { class: 'what' }, e.summary.replace(uuid, (id) => names[id] || id)),
-      h('span', { class: 'muted' }, ` — ${t('role', e.actor.role)}`, e.reason ? ` · ${e.reason}` : '')))));
+      h('span', { class: 'what' }, e.summary),
+      h('span', { class: 'muted', 'data-k': 'by' }, ` — ${decider(e)}`, e.reason ? ` · ${e.reason}` : '')))));
 }
 
 async function caseloadPage() {
   if (!state.me.worker_id) return [h('h1', {}, t('caseload.title')), h('p', { class: 'notice' }, t('caseload.none'))];
   const c = await get(`/api/v1/workers/${encodeURIComponent(state.me.worker_id)}/caseload`);
+  // A deadline names its family by the applicant, as the list below does.
+  const applicants = Object.fromEntries(c.families.map((f) => [f.id, f.applicant]));
   const deadlineRows = (list) => table([t('deadline'), t('actions'), t('sector'), t('families')],
     list.map((d) => h('tr', { 'data-action': d.action_id },
       h('td', {}, date(d.deadline)), h('td', {}, d.description),
       h('td', {}, d.party === 'institution' ? sectorLabel(d.sector) : t('party', d.party)),
-      h('td', {}, h('a', { href: `/families/${d.family_id}` }, `#${d.family_id.slice(-6)}`)))));
+      h('td', {}, h('a', { href: `/families/${d.family_id}` }, applicants[d.family_id] || `#${d.family_id.slice(-6)}`)))));
   return [
     h('h1', {}, t('caseload.title')),
     h('p', { class: 'muted' }, `${state.me.name} · ${t('as_of')} ${date(c.as_of)}`),
     h('div', { class: 'tiles' },
-      tile('families', c.families.length, t('caseload.families')),
-      tile('overdue', c.overdue.length, t('caseload.overdue')),
+      countTile('families', c.families.length, 'family'),
+      countTile('overdue', c.overdue.length, 'overdue_action'),
       tile('upcoming', c.upcoming.length, t('caseload.upcoming'))),
     section(t('caseload.overdue'), deadlineRows(c.overdue)),
     section(t('caseload.upcoming'), deadlineRows(c.upcoming.slice(0, 20))),
