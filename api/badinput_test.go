@@ -108,6 +108,7 @@ func badBodies(r commandRoute) []badRequest {
 		{name: "an Idempotency-Key over 200 characters", headers: map[string]string{"Idempotency-Key": strings.Repeat("k", 201)}, body: valid,
 			status: 400, code: "invalid_field", field: "Idempotency-Key"},
 	}
+	out = append(out, hygieneBodies(r)...)
 	if !r.bodyOptional {
 		out = append(out,
 			badRequest{name: "no body", status: 400, code: "required"},
@@ -311,7 +312,7 @@ func TestBadInputWritesNothing(t *testing.T) {
 		req("meeting", "record a meeting with an attendee listed twice", with(meeting, "attendees", []string{f.ops, f.ops}), 400, "invalid_field", "attendees[1]"),
 		req("meeting", "record a meeting with a malformed attendee", with(meeting, "attendees", []string{"ops"}), 400, "invalid_field", "attendees[0]"),
 		req("meeting", "record a meeting with no attendees", with(meeting, "attendees", []string{}), 400, "required", "attendees"),
-		req("meeting", "record a meeting whose attendees are numbers", with(meeting, "attendees", []int{5}), 400, "invalid_field", "attendees"),
+		req("meeting", "record a meeting whose attendees are numbers", with(meeting, "attendees", []int{5}), 400, "invalid_field", "attendees[0]"),
 		req("meeting", "record a meeting without a kind", with(meeting, "kind", nil), 400, "required", "kind"),
 		req("meeting", "record a meeting of a kind that does not exist", with(meeting, "kind", "party"), 400, "invalid_field", "kind"),
 		req("meeting", "record a meeting without a place", with(meeting, "place", nil), 400, "required", "place"),

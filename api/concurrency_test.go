@@ -1,10 +1,12 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -239,4 +241,71 @@ func TestConcurrentCommandsWithoutIfMatchAllSucceed(t *testing.T) {
 	v, _ := ta.readPartnership(f.id, last)
 	assert.Len(t, v.Members, 2+len(others))
 	assert.Equal(t, f.version+int64(len(others)), v.Version)
+}
+
+// Forty commands sent at once to one family without If-Match are each
+// decided again on the fresh state until they are written: none answers
+// 409 for a version it never named. With a stale If-Match the caller did
+// name a version, and it conflicts.
+func TestConcurrentCommandsOnOneFamilyWithoutIfMatch(t *testing.T) {
+	t.Parallel()
+	ta := newTestAPI(t)
+	f := newFamilyFixture(ta)
+	admin := ta.tokens[domain.RoleAdmin]
+	fc := ta.openFamily(f, f.coordinator)
+	start := versionOf(t, ta, fc)
+
+	const n = 40
+	areas := []string{"housing", "income", "employment", "health", "parenting"}
+	reqs := make([]badRequest, n)
+	for i := range reqs {
+		reqs[i] = badRequest{method: http.MethodPost, path: fc.path + "/diagnosis",
+			body: diagnosisBody(f.coordinator, f.ops, areas[i%len(areas)], "medium")}
+	}
+	before := ta.lastSeq()
+	answers := race(t, ta, admin, reqs...)
+	versions := map[string]bool{}
+	for i, a := range answers {
+		require.Equal(t, http.StatusOK, a.status, "command %d: %s", i, a.raw)
+		versions[a.header.Get("ETag")] = true
+	}
+	assert.Len(t, versions, n, "every command has a version of its own")
+	assert.Equal(t, before+n, ta.lastSeq(), "every command is written once")
+	assert.Equal(t, start+n, versionOf(t, ta, fc))
+
+	t.Run("with a second engine writing to the family at the same time, every command is written", func(t *testing.T) {
+		// Another engine on the same stream: its commands conflict with
+		// the API's, which are decided again on the fresh state.
+		other := &domain.Handler{Store: ta.store, Cache: domain.NewCache(0)}
+		version := versionOf(t, ta, fc)
+		before := ta.lastSeq()
+		var wg sync.WaitGroup
+		direct := make([]error, n/2)
+		for i := range direct {
+			wg.Go(func() {
+				cmd := domain.RecordDiagnosisInput{FamilyID: fc.id, Area: domain.AreaIncome, Severity: domain.SeverityLow, Needs: "Potrzeby",
+					WorkerID: f.coordinator, InstitutionID: f.ops, Date: domain.NewDate(2024, time.May, 14)}
+				_, direct[i] = other.Execute(context.Background(), cmd, domain.Meta{Actor: domain.Actor{UserID: ta.userIDs[domain.RoleAdmin], Role: domain.RoleAdmin}}, domain.AnyVersion)
+			})
+		}
+		answers := race(t, ta, admin, reqs[:n/2]...)
+		wg.Wait()
+		for i, err := range direct {
+			require.NoError(t, err, "command %d of the other engine", i)
+		}
+		for i, a := range answers {
+			require.Equal(t, http.StatusOK, a.status, "command %d: %s", i, a.raw)
+		}
+		assert.Equal(t, before+n, ta.lastSeq())
+		assert.Equal(t, version+n, versionOf(t, ta, fc))
+		start = version + n
+	})
+
+	t.Run("a stale If-Match still conflicts and writes nothing", func(t *testing.T) {
+		before := ta.lastSeq()
+		r := ta.do(http.MethodPost, fc.path+"/diagnosis", admin, map[string]string{"If-Match": etag(start - 1)},
+			diagnosisBody(f.coordinator, f.ops, "income", "low"))
+		requireProblem(t, r, http.StatusConflict, "version_conflict", "If-Match")
+		assert.Equal(t, before, ta.lastSeq())
+	})
 }

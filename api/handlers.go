@@ -67,8 +67,9 @@ func newID(p Principal, key, what string) string {
 	return domain.IDFromKey(what + "\x00" + p.UserID + "\x00" + key)
 }
 
-// run authorises and runs a command for p with the request's envelope
-// (reason, business time, idempotency, correlation), and counts it.
+// run checks, authorises and runs a command for p with the request's
+// envelope (reason, business time, idempotency, correlation), and counts
+// it.
 func (s *Server) run(r *http.Request, p Principal, cr commandRequest, cmd domain.Command) (domain.Result, error) {
 	name := reflect.TypeOf(cmd).Name()
 	meta := domain.Meta{Actor: p.Actor(), Reason: cr.fields.Reason, CorrelationID: r.Header.Get("X-Correlation-Id")}
@@ -78,6 +79,12 @@ func (s *Server) run(r *http.Request, p Principal, cr commandRequest, cmd domain
 	meta.CommandID = commandID(r, p, cr.key)
 	if cr.fields.OccurredAt != nil {
 		meta.OccurredAt = cr.fields.OccurredAt.UTC()
+	}
+	// Input that is wrong on its own is 400 naming the field, whoever sends
+	// it: the check needs no state, so it reveals nothing of any family.
+	if err := domain.ValidateCommand(cmd, meta); err != nil {
+		s.metrics.commands.WithLabelValues(name, "rejected").Inc()
+		return domain.Result{}, err
 	}
 	if err := s.mayExecute(r.Context(), p, cmd); err != nil {
 		s.metrics.commands.WithLabelValues(name, "forbidden").Inc()

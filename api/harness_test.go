@@ -119,7 +119,10 @@ func newTestAPI(t *testing.T, configure ...func(*api.Config)) *testAPI {
 		c(&cfg)
 	}
 	ta.api = api.New(cfg)
-	ta.server = httptest.NewServer(ta.api)
+	// The HTTP server as serve builds it: its header limit and timeouts.
+	ta.server = httptest.NewUnstartedServer(nil)
+	ta.server.Config = api.NewHTTPServer(ta.api)
+	ta.server.Start()
 	t.Cleanup(ta.server.Close)
 	return ta
 }

@@ -181,8 +181,12 @@ var methods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.Me
 
 // ServeHTTP implements http.Handler. A path no route knows answers 404, a
 // known path with a method it does not take 405 with Allow, both as
-// problems.
+// problems. Every answer carries the headers Harden sets, mounted in
+// Harden or not.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !guard(w, r) {
+		return
+	}
 	if _, pattern := s.mux.Handler(r); pattern != "" {
 		s.mux.ServeHTTP(w, r)
 		return

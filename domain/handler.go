@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -78,26 +80,88 @@ type Result struct {
 // change.
 const AnyVersion int64 = -1
 
+// DefaultRetries and DefaultMaxPause are a Handler's retries after a
+// concurrent change and the longest pause before one: enough for forty
+// commands sent to one family at once to be written one after the other
+// (about a second at worst), never an endless loop.
+const (
+	DefaultRetries  = 16
+	DefaultMaxPause = 100 * time.Millisecond
+)
+
 // Handler runs commands: load the aggregate, decide, append. It is safe for
-// concurrent use; commands on different aggregates never wait for each
-// other.
+// concurrent use; commands on one aggregate run one after the other,
+// commands on different aggregates never wait for each other. A Handler
+// must not be copied after first use.
 type Handler struct {
 	Store Store
 	Now   func() time.Time // defaults to time.Now
 	// Retries is how often a command without an expected version is decided
-	// again after a concurrent change (default 3).
+	// again after a concurrent change (0: DefaultRetries; negative: never).
 	Retries int
+	// MaxPause bounds the pause before a retry (0: DefaultMaxPause;
+	// negative: no pause). The pause is drawn at random up to a bound that
+	// doubles from 2 ms with every attempt, so that commands that conflicted
+	// once do not all try again at the same moment.
+	MaxPause time.Duration
 	// Cache, if set, keeps aggregates' evolved states between commands (see
 	// Cache); nil loads every aggregate a command needs from the store.
 	// Give every Handler its own, or share one among Handlers of one Store.
 	Cache *Cache
+
+	// lanes queues the commands of one aggregate: of two decided on one
+	// state only one could be written, so the second waits for the first
+	// instead of conflicting and retrying.
+	lanes lanes
+}
+
+// lanes lets one command of an aggregate run at a time; commands on
+// different aggregates never wait for each other. A lane exists while a
+// command holds or waits for it.
+type lanes struct {
+	mu sync.Mutex
+	m  map[string]*lane
+}
+
+type lane struct {
+	turn    chan struct{} // holds a token while a command runs
+	waiting int           // commands holding or waiting for the lane
+}
+
+// enter waits for the lane of key, or until ctx ends; leave gives it up.
+func (l *lanes) enter(ctx context.Context, key string) (leave func(), err error) {
+	l.mu.Lock()
+	if l.m == nil {
+		l.m = map[string]*lane{}
+	}
+	ln := l.m[key]
+	if ln == nil {
+		ln = &lane{turn: make(chan struct{}, 1)}
+		l.m[key] = ln
+	}
+	ln.waiting++
+	l.mu.Unlock()
+	release := func() {
+		l.mu.Lock()
+		if ln.waiting--; ln.waiting == 0 {
+			delete(l.m, key)
+		}
+		l.mu.Unlock()
+	}
+	select {
+	case ln.turn <- struct{}{}:
+		return func() { <-ln.turn; release() }, nil
+	case <-ctx.Done():
+		release()
+		return nil, fmt.Errorf("wait for the aggregate's other commands: %w", ctx.Err())
+	}
 }
 
 // Execute handles cmd. With expected ≥ 0 the aggregate must be at that
 // version (an HTTP If-Match), else ErrVersionConflict. A command id already
 // recorded on the aggregate returns its first result with Duplicate set.
 func (h *Handler) Execute(ctx context.Context, cmd Command, meta Meta, expected int64) (Result, error) {
-	if err := cmd.Validate(); err != nil {
+	if err := ValidateCommand(cmd, meta); err != nil {
 		return Result{}, err
 	}
 	aggregate, id := cmd.Target()
@@ -108,9 +172,14 @@ func (h *Handler) Execute(ctx context.Context, cmd Command, meta Meta, expected 
 	if err != nil {
 		return Result{}, err
 	}
+	leave, err := h.lanes.enter(ctx, aggregate+"/"+id)
+	if err != nil {
+		return Result{}, err
+	}
+	defer leave()
 	retries := h.Retries
 	if retries == 0 {
-		retries = 3
+		retries = DefaultRetries
 	}
 	for attempt := 0; ; attempt++ {
 		var res Result
@@ -131,7 +200,45 @@ func (h *Handler) Execute(ctx context.Context, cmd Command, meta Meta, expected 
 			}
 			return res, err
 		}
+		if err := h.pause(ctx, attempt); err != nil {
+			return Result{}, err
+		}
 	}
+}
+
+// pause waits before retry attempt+1: a random time up to 2 ms << attempt,
+// at most MaxPause, or until ctx ends.
+func (h *Handler) pause(ctx context.Context, attempt int) error {
+	bound := h.MaxPause
+	if bound == 0 {
+		bound = DefaultMaxPause
+	}
+	if bound < 0 {
+		return ctx.Err()
+	}
+	if attempt < 16 {
+		bound = min(bound, 2*time.Millisecond<<attempt)
+	}
+	t := time.NewTimer(rand.N(bound) + 1)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("retry after a concurrent change: %w", ctx.Err())
+	}
+}
+
+// ValidateCommand checks a command and the reason stated for it on their
+// own, without state, as Handler.Execute does first: an ErrInvalid *Error
+// naming the field at fault. A reason is free text like a note (at most
+// 4000 characters, no control characters other than line breaks and
+// tabs); whether a decision requires one is for the decision to say.
+func ValidateCommand(cmd Command, meta Meta) error {
+	if err := cmd.Validate(); err != nil {
+		return err
+	}
+	return checkText("reason", meta.Reason, false, maxText)
 }
 
 // storeFacts answers Facts from the store, loading each aggregate once per

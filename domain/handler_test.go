@@ -251,7 +251,7 @@ func TestHandlerRetriesConcurrentChanges(t *testing.T) {
 		retries  int
 		attempts int
 	}{
-		{name: "a command gives up after three retries by default", retries: 0, attempts: 4},
+		{name: "a command gives up after DefaultRetries retries by default", retries: 0, attempts: domain.DefaultRetries + 1},
 		{name: "a command gives up after the configured retries", retries: 1, attempts: 2},
 		{name: "a command with no retries configured as negative tries once", retries: -1, attempts: 1},
 	} {
@@ -259,13 +259,28 @@ func TestHandlerRetriesConcurrentChanges(t *testing.T) {
 			f := newPZK(t)
 			f.initiate("")
 			store := &failingStore{memStore: f.store, appendErr: fmt.Errorf("store: %w", domain.ErrVersionConflict.With("", "changed"))}
-			h := &domain.Handler{Store: store, Retries: tt.retries}
+			h := &domain.Handler{Store: store, Retries: tt.retries, MaxPause: -1}
 
 			_, err := h.Execute(ctx, f.joinCmd(f.pup), f.meta(""), domain.AnyVersion)
 			require.ErrorIs(t, err, domain.ErrVersionConflict)
 			assert.Equal(t, tt.attempts, store.attempts)
 		})
 	}
+
+	t.Run("the pause before a retry ends with the context", func(t *testing.T) {
+		f := newPZK(t)
+		f.initiate("")
+		store := &failingStore{memStore: f.store, appendErr: fmt.Errorf("store: %w", domain.ErrVersionConflict.With("", "changed"))}
+		h := &domain.Handler{Store: store, MaxPause: time.Hour}
+		cctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+
+		_, err := h.Execute(cctx, f.joinCmd(f.pup), f.meta(""), domain.AnyVersion)
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.Less(t, time.Since(start), 10*time.Second, "the pauses (up to 2 ms, 4 ms… doubling) did not outlast the context")
+		assert.Less(t, store.attempts, domain.DefaultRetries+1)
+	})
 
 	t.Run("an append error other than a conflict is not retried and is wrapped", func(t *testing.T) {
 		f := newPZK(t)
@@ -874,4 +889,110 @@ func TestNewState(t *testing.T) {
 func TestIssueTokenRefusesNonCanonicalHash(t *testing.T) {
 	err := domain.IssueToken{UserID: domain.NewID(), TokenID: domain.NewID(), Hash: strings.Repeat("AB", 32)}.Validate()
 	assert.ErrorIs(t, err, domain.ErrInvalidField)
+}
+
+// A reason is free text like a note wherever it is stated, required by the
+// decision or not: it is checked before anything is loaded or written.
+func TestHandlerChecksTheReason(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name    string
+		reason  string
+		message string // "": accepted
+	}{
+		{name: "a reason on several lines with a tab", reason: "1.\tzmiana dyrekcji\r\n2.\tprzeniesienie"},
+		{name: "a reason holding a NUL", reason: "zmiana\x00dyrekcji", message: "control character (U+0000)"},
+		{name: "a reason holding an escape", reason: "\x1b[2Jzmiana", message: "control character (U+001B)"},
+		{name: "a reason that is not UTF-8", reason: "zmiana \xff", message: "UTF-8"},
+		{name: "a reason of 4001 characters", reason: strings.Repeat("ż", 4001), message: "at most 4000"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newPZK(t)
+			f.initiate("")
+			total := f.store.total()
+			_, err := f.h.Execute(ctx, f.joinCmd(f.pup), f.meta(tt.reason), domain.AnyVersion)
+			if tt.message == "" {
+				require.NoError(t, err)
+				assert.Equal(t, total+1, f.store.total())
+				return
+			}
+			require.ErrorIs(t, err, domain.ErrInvalidField)
+			var de *domain.Error
+			require.ErrorAs(t, err, &de)
+			assert.Equal(t, "reason", de.Field)
+			assert.Contains(t, de.Message, tt.message)
+			assert.Equal(t, total, f.store.total(), "nothing is written")
+		})
+	}
+}
+
+// blockingStore holds every append to one aggregate type until released.
+type blockingStore struct {
+	*memStore
+	aggregate string
+	entered   chan struct{} // receives when an append is held
+	release   chan struct{}
+}
+
+func (s *blockingStore) Append(ctx context.Context, aggregate, id string, expected int64, meta domain.Meta, events ...domain.Event) (domain.Result, error) {
+	if aggregate == s.aggregate {
+		s.entered <- struct{}{}
+		<-s.release
+	}
+	return s.memStore.Append(ctx, aggregate, id, expected, meta, events...)
+}
+
+// One Handler runs the commands of one aggregate one after the other:
+// none of them conflicts with another, even without retries.
+func TestHandlerQueuesCommandsOfOneAggregate(t *testing.T) {
+	ctx := context.Background()
+
+	t.Run("commands on one aggregate sent at once are all written without a retry", func(t *testing.T) {
+		f := newPZK(t)
+		f.initiate("")
+		h := &domain.Handler{Store: f.store, Retries: -1}
+		const n = 24
+		var wg sync.WaitGroup
+		errs := make(chan error, n)
+		for i := range n {
+			wg.Go(func() {
+				_, err := h.Execute(ctx, f.offerCmd(fmt.Sprint("usługa ", i), f.mops), f.meta(""), domain.AnyVersion)
+				errs <- err
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			require.NoError(t, err)
+		}
+		assert.Len(t, f.state().Services, n)
+	})
+
+	t.Run("a command waiting for its aggregate ends with its context, and another aggregate's does not wait", func(t *testing.T) {
+		f := newPZK(t)
+		f.initiate("")
+		store := &blockingStore{memStore: f.store, aggregate: domain.AggregatePartnership, entered: make(chan struct{}, 1), release: make(chan struct{})}
+		h := &domain.Handler{Store: store}
+		first := make(chan error, 1)
+		go func() {
+			_, err := h.Execute(ctx, f.offerCmd("pierwsza", f.mops), f.meta(""), domain.AnyVersion)
+			first <- err
+		}()
+		<-store.entered // the first command holds its aggregate
+
+		wctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		defer cancel()
+		_, err := h.Execute(wctx, f.offerCmd("druga", f.mops), f.meta(""), domain.AnyVersion)
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+
+		_, err = h.Execute(ctx, domain.RegisterInstitution{InstitutionID: domain.NewID(), Name: "Fundacja", Sector: domain.SectorNGO,
+			Municipality: "Kraków", County: "Kraków"}, f.meta(""), domain.AnyVersion)
+		require.NoError(t, err, "an institution is another aggregate")
+
+		close(store.release)
+		require.NoError(t, <-first)
+		services := f.state().Services
+		require.Len(t, services, 1, "the command that gave up wrote nothing")
+	})
 }

@@ -3,8 +3,8 @@ package domain
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -200,14 +200,14 @@ const (
 	maxText = 4000
 )
 
-// checkText validates a text field: required when req, at most max runes,
-// valid UTF-8, no control characters other than newlines and tabs.
+// checkText validates a text field: required when req (a value of white
+// space and invisible characters only counts as missing, see blank), at
+// most max runes, valid UTF-8, no control characters. A text of up to
+// maxName runes (a name, a place, a position) is one line; a longer one
+// (needs, notes, reasons) may hold newlines, carriage returns and tabs.
 func checkText(field, v string, req bool, max int) error {
-	if strings.TrimSpace(v) == "" {
-		if req {
-			return ErrRequired.With(field, "is required")
-		}
-		return nil
+	if blank(v) && req {
+		return ErrRequired.With(field, "is required (a value of spaces or invisible characters only counts as none)")
 	}
 	if !utf8.ValidString(v) {
 		return Invalid(field, "is not valid UTF-8")
@@ -215,12 +215,44 @@ func checkText(field, v string, req bool, max int) error {
 	if n := utf8.RuneCountInString(v); n > max {
 		return Invalid(field, "is %d characters long; at most %d are allowed", n, max)
 	}
+	multiline := max > maxName
 	for _, r := range v {
-		if (r < 0x20 && r != '\n' && r != '\t' && r != '\r') || (r >= 0x7f && r <= 0x9f) {
-			return Invalid(field, "contains a control character")
+		switch {
+		case r == '\n' || r == '\t' || r == '\r' || r == '\u2028' || r == '\u2029':
+			if !multiline {
+				return Invalid(field, "is one line: it may not hold a line break or a tab (U+%04X)", r)
+			}
+		case r < 0x20 || (r >= 0x7f && r <= 0x9f):
+			return Invalid(field, "contains a control character (U+%04X)", r)
 		}
 	}
 	return nil
+}
+
+// blank reports whether s holds nothing a reader would see: no letter,
+// digit, punctuation mark or symbol, only white space of any kind
+// (including no-break and ideographic spaces), format characters (the
+// zero-width spaces and joiners, the word joiner, the byte-order mark, the
+// soft hyphen…), combining marks without a letter to sit on, variation
+// selectors, unassigned code points, and the fillers that look like a
+// letter or symbol but show nothing (Hangul fillers, the blank Braille
+// pattern). A required text that is blank is missing.
+func blank(s string) bool {
+	for _, r := range s {
+		if visible(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// visible reports whether r shows something on its own.
+func visible(r rune) bool {
+	switch r {
+	case '\u115f', '\u1160', '\u3164', '\uffa0', '\u2800':
+		return false
+	}
+	return unicode.In(r, unicode.L, unicode.N, unicode.P, unicode.S, unicode.Co)
 }
 
 func checkDate(field string, d Date, req bool) error {

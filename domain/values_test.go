@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -208,6 +210,17 @@ func TestTextLimits(t *testing.T) {
 			err: domain.ErrInvalidField, field: "name", message: "is 301 characters long; at most 300 are allowed"},
 		{name: "a name with surrounding spaces", cmd: institution("  Szpital Specjalistyczny im. L. Rydygiera  ")},
 		{name: "a name of blanks", cmd: institution(" \t\n"), err: domain.ErrRequired, field: "name"},
+		{name: "a name of zero-width spaces", cmd: institution("\u200b\u200b"), err: domain.ErrRequired, field: "name"},
+		{name: "a name of a zero-width joiner and non-joiner", cmd: institution("\u200c\u200d"), err: domain.ErrRequired, field: "name"},
+		{name: "a name of a word joiner, a byte-order mark and a soft hyphen", cmd: institution("\u2060\ufeff\u00ad"), err: domain.ErrRequired, field: "name"},
+		{name: "a name of no-break, ideographic and thin spaces", cmd: institution("\u00a0\u3000\u2009\u202f"), err: domain.ErrRequired, field: "name"},
+		{name: "a name of a Hangul filler and a variation selector", cmd: institution("\u3164\ufe0f"), err: domain.ErrRequired, field: "name"},
+		{name: "a name with a zero-width joiner between letters", cmd: institution("Poradnia\u200dRodzinna")},
+		{name: "a name with a no-break space", cmd: institution("MOPS\u00a0Sieradz")},
+		{name: "a name on two lines", cmd: institution("MOPS\nSieradz"), err: domain.ErrInvalidField, field: "name", message: "one line"},
+		{name: "a name holding a tab", cmd: institution("MOPS\tSieradz"), err: domain.ErrInvalidField, field: "name", message: "one line"},
+		{name: "a name holding a carriage return", cmd: institution("MOPS\r"), err: domain.ErrInvalidField, field: "name", message: "one line"},
+		{name: "a name holding a line separator", cmd: institution("MOPS\u2028Sieradz"), err: domain.ErrInvalidField, field: "name", message: "one line"},
 		{name: "a name holding a NUL", cmd: institution("MOPS\x00"), err: domain.ErrInvalidField, field: "name", message: "control character"},
 		{name: "a name holding an escape", cmd: institution("\x1b[31mMOPS"), err: domain.ErrInvalidField, field: "name", message: "control character"},
 		{name: "a name holding a bell", cmd: institution("MO\aPS"), err: domain.ErrInvalidField, field: "name", message: "control character"},
@@ -219,6 +232,8 @@ func TestTextLimits(t *testing.T) {
 			err: domain.ErrInvalidField, field: "powers", message: "at most 4000"},
 		{name: "powers on several lines with tabs", cmd: powers("1.\tkierowanie na szkolenia\r\n2.\tporadnictwo\n")},
 		{name: "powers that may be left out", cmd: powers("")},
+		{name: "powers of invisible characters only, which may be left out", cmd: powers("\u200b")},
+		{name: "powers holding a NUL", cmd: powers("art. 1\x00"), err: domain.ErrInvalidField, field: "powers", message: "control character (U+0000)"},
 		{name: "a date in 1990", cmd: domain.FormalizePartnership{PartnershipID: domain.NewID(), Date: domain.NewDate(1990, time.January, 1)}},
 		{name: "a date in 2100", cmd: domain.FormalizePartnership{PartnershipID: domain.NewID(), Date: domain.NewDate(2100, time.December, 31)}},
 		{name: "a date in 1989", cmd: domain.FormalizePartnership{PartnershipID: domain.NewID(), Date: domain.NewDate(1989, time.December, 31)},
@@ -260,4 +275,52 @@ func TestTextRefusesAllControlCharacters(t *testing.T) {
 			Municipality: "Kraków", County: "Kraków"}.Validate()
 		assert.ErrorIs(t, err, domain.ErrInvalidField, "%q", name)
 	}
+}
+
+// FuzzTextRules holds checkText to its rules through a one-line text (an
+// institution's name, at most 300 characters) and a free text (a
+// partnership member's powers, at most 4000): what is accepted is valid
+// UTF-8 within its length, holds no control character (a one-line text
+// not even a line break or a tab), and shows something when required.
+func FuzzTextRules(f *testing.F) {
+	for _, s := range []string{
+		"MOPS Sieradz", "", " ", "\u200b", "\u200b\u200c\u200d\u2060\ufeff\u00ad", "\u00a0\u3000\u2009", "\u3164", "\ufe0f",
+		"MOPS\x00", "MOPS\x1b[2J", "MOPS\x7f", "MOPS\u0085", "MOPS\nSieradz", "MOPS\tSieradz", "MOPS\r", "MOPS\u2028",
+		"Wroc\xb3aw", "Krak\xc3", "\xed\xa0\x80", "Zofia\u200dNowak", "\U0001F600", strings.Repeat("ż", 301),
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		name := domain.RegisterInstitution{InstitutionID: domain.NewID(), Name: s, Sector: domain.SectorHealth,
+			Municipality: "Kraków", County: "Kraków"}.Validate()
+		powers := domain.JoinPartnership{PartnershipID: domain.NewID(), InstitutionID: domain.NewID(), Date: initiatedOn, Powers: s}.Validate()
+		for _, tt := range []struct {
+			err       error
+			max       int
+			multiline bool
+			required  bool
+		}{{name, 300, false, true}, {powers, 4000, true, false}} {
+			if tt.err != nil {
+				var de *domain.Error
+				require.ErrorAs(t, tt.err, &de)
+				require.ErrorIs(t, tt.err, domain.ErrInvalid)
+				assert.NotEmpty(t, de.Field)
+				continue
+			}
+			require.True(t, utf8.ValidString(s), "%q", s)
+			require.LessOrEqual(t, utf8.RuneCountInString(s), tt.max)
+			visible := false
+			for _, r := range s {
+				lineBreak := r == '\n' || r == '\t' || r == '\r' || r == '\u2028' || r == '\u2029'
+				require.False(t, lineBreak && !tt.multiline, "%q is one line", s)
+				require.False(t, !lineBreak && (unicode.IsControl(r)), "%q holds a control character", s)
+				if unicode.In(r, unicode.Letter, unicode.Number, unicode.Punct, unicode.Symbol, unicode.Co) && !strings.ContainsRune("\u115f\u1160\u3164\uffa0\u2800", r) {
+					visible = true
+				}
+			}
+			if tt.required {
+				require.True(t, visible, "%q shows nothing, yet is accepted as a name", s)
+			}
+		}
+	})
 }

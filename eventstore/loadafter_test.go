@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -85,8 +84,7 @@ func TestCachedEnginesOnOneStream(t *testing.T) {
 	t.Cleanup(b.Close)
 	ha := &domain.Handler{Store: a, Cache: domain.NewCache(0)}
 	hb := &domain.Handler{Store: b, Cache: domain.NewCache(0)}
-	m := domain.Meta{Actor: domain.Actor{UserID: "u1", Role: domain.RoleAdmin}, Reason: "test",
-		OccurredAt: time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)}
+	m := domain.Meta{Actor: domain.Actor{UserID: "u1", Role: domain.RoleAdmin}, Reason: "test"} // business time: each step's date
 	exec := func(h *domain.Handler, cmd domain.Command) domain.Result {
 		t.Helper()
 		res, err := h.Execute(ctx, cmd, m, domain.AnyVersion)

@@ -228,8 +228,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.http, err)
 	}
-	srv := &http.Server{Handler: e.routes(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute}
+	srv := api.NewHTTPServer(e.routes())
 	// The pages' event streams end when shutdown starts rather than hold
 	// it up; other requests finish.
 	srv.RegisterOnShutdown(e.api.CloseStreams)
