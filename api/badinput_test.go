@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/kooperacje/kooperacje/api"
@@ -342,19 +341,7 @@ func TestBadInputWritesNothing(t *testing.T) {
 		at("staff", "record staff support of a partnership that does not exist", pp+unknown+"/staff-support", staff, 404, "partnership_not_found", ""),
 	)
 
-	names := map[string]bool{}
-	for _, tt := range tests {
-		require.False(t, names[tt.name], "case names are unique: %s", tt.name)
-		names[tt.name] = true
-		t.Run(tt.name, func(t *testing.T) {
-			before := ta.lastSeq()
-			r := ta.do(tt.method, tt.path, ta.tokens[domain.RoleAdmin], tt.headers, tt.body)
-			assert.Equal(t, before, ta.lastSeq(), "nothing is written: %s", r.raw)
-			requireProblem(t, r, tt.status, tt.code, tt.field)
-			assert.NotEmpty(t, r.body["detail"])
-			assert.Equal(t, strings.SplitN(tt.path, "?", 2)[0], r.body["instance"])
-		})
-	}
+	runBadCases(t, ta, tests)
 }
 
 func mustJSON(v any) string {

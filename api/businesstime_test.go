@@ -3,6 +3,7 @@ package api_test
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,6 +29,7 @@ func runBadCases(t *testing.T, ta *testAPI, tests []badRequest) {
 			assert.Equal(t, before, ta.lastSeq(), "nothing is written: %s", r.raw)
 			requireProblem(t, r, tt.status, tt.code, tt.field)
 			assert.NotEmpty(t, r.body["detail"])
+			assert.Equal(t, strings.SplitN(tt.path, "?", 2)[0], r.body["instance"])
 		})
 	}
 }

@@ -1214,19 +1214,7 @@ func TestFamilyBadInputWritesNothing(t *testing.T) {
 		at("reopen", "reopen an open case", f.bare.path+"/reopen", body("reopen"), 409, "case_open", ""),
 	)
 
-	names := map[string]bool{}
-	for _, tt := range tests {
-		require.False(t, names[tt.name], "case names are unique: %s", tt.name)
-		names[tt.name] = true
-		t.Run(tt.name, func(t *testing.T) {
-			before := ta.lastSeq()
-			r := ta.do(tt.method, tt.path, ta.tokens[domain.RoleAdmin], tt.headers, tt.body)
-			assert.Equal(t, before, ta.lastSeq(), "nothing is written: %s", r.raw)
-			requireProblem(t, r, tt.status, tt.code, tt.field)
-			assert.NotEmpty(t, r.body["detail"])
-			assert.Equal(t, tt.path, r.body["instance"])
-		})
-	}
+	runBadCases(t, ta, tests)
 
 	// Nothing was written to the families either: their plans are as the
 	// fixture left them.

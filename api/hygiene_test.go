@@ -134,18 +134,7 @@ func TestTextAndMemberNamesWriteNothing(t *testing.T) {
 		inst("register an institution whose name is on two lines", with(institution, "name", "Poradnia\nRodzinna"), 400, "invalid_field", "name"),
 		inst("register an institution with an unknown member in capitals", with(institution, "name", nil, "NAME", "Poradnia"), 400, "invalid_field", "NAME"),
 	}
-	names := map[string]bool{}
-	for _, tt := range tests {
-		require.False(t, names[tt.name], "case names are unique: %s", tt.name)
-		names[tt.name] = true
-		t.Run(tt.name, func(t *testing.T) {
-			before := ta.lastSeq()
-			r := ta.do(tt.method, tt.path, ta.tokens[domain.RoleAdmin], tt.headers, tt.body)
-			assert.Equal(t, before, ta.lastSeq(), "nothing is written: %s", r.raw)
-			requireProblem(t, r, tt.status, tt.code, tt.field)
-			assert.NotEmpty(t, r.body["detail"])
-		})
-	}
+	runBadCases(t, ta, tests)
 
 	t.Run("free text may hold line breaks and tabs, and invisible characters between letters", func(t *testing.T) {
 		before := ta.lastSeq()
