@@ -778,27 +778,13 @@ func (f *Family) Decide(cmd Command, meta Meta, facts Facts) ([]Event, error) {
 	case RecordDiagnosisInput:
 		return f.diagnosisInput(c, meta, facts)
 	case CorrectDiagnosisInput:
-		in, ok := f.Recorded[c.InputID]
-		if !ok {
-			return nil, ErrInputNotFound.With("", "diagnosis input %s is not an input of the current diagnosis", c.InputID)
-		}
-		if err := checkText("reason", meta.Reason, true, maxText); err != nil {
-			return nil, err
-		}
-		if err := orderedAfter("date", c.Date, in.Date, "the input was recorded"); err != nil {
+		if err := f.takeBackInput(c.InputID, c.Date, meta); err != nil {
 			return nil, err
 		}
 		return []Event{DiagnosisInputCorrected{InputID: c.InputID, Severity: c.Severity, Needs: c.Needs, Strengths: c.Strengths,
 			Resources: c.Resources, Barriers: c.Barriers, Date: c.Date}}, nil
 	case WithdrawDiagnosisInput:
-		in, ok := f.Recorded[c.InputID]
-		if !ok {
-			return nil, ErrInputNotFound.With("", "diagnosis input %s is not an input of the current diagnosis", c.InputID)
-		}
-		if err := checkText("reason", meta.Reason, true, maxText); err != nil {
-			return nil, err
-		}
-		if err := orderedAfter("date", c.Date, in.Date, "the input was recorded"); err != nil {
+		if err := f.takeBackInput(c.InputID, c.Date, meta); err != nil {
 			return nil, err
 		}
 		return []Event{DiagnosisInputWithdrawn{InputID: c.InputID, Date: c.Date}}, nil
@@ -967,6 +953,17 @@ func (f *Family) Decide(cmd Command, meta Meta, facts Facts) ([]Event, error) {
 		return events, nil
 	}
 	return nil, unexpectedCommand(cmd)
+}
+
+// takeBackInput checks that an input of the current diagnosis may be
+// corrected or withdrawn on day d: it exists, a reason is stated, and d is
+// not before the input was recorded.
+func (f *Family) takeBackInput(id string, d Date, meta Meta) error {
+	in, ok := f.Recorded[id]
+	if !ok {
+		return ErrInputNotFound.With("", "diagnosis input %s is not an input of the current diagnosis", id)
+	}
+	return firstErr(checkText("reason", meta.Reason, true, maxText), orderedAfter("date", d, in.Date, "the input was recorded"))
 }
 
 func (f *Family) open(c OpenFamilyCase, facts Facts) ([]Event, error) {
