@@ -67,6 +67,16 @@ func Describe(e domain.Envelope) string {
 		return fmt.Sprintf("Wydano token %s", p.TokenID)
 	case domain.TokenRevoked:
 		return fmt.Sprintf("Unieważniono token %s", p.TokenID)
+	case domain.SetupLinkIssued:
+		return fmt.Sprintf("Wydano jednorazowy link do ustawienia hasła, ważny do %s", p.ExpiresAt.In(domain.Warsaw).Format("2006-01-02 15:04"))
+	case domain.PasswordSet:
+		return "Użytkownik ustawił hasło"
+	case domain.PasswordChanged:
+		return "Użytkownik zmienił hasło"
+	case domain.UserDisabled:
+		return "Zablokowano konto użytkownika"
+	case domain.UserEnabled:
+		return "Odblokowano konto użytkownika"
 	case domain.FamilyCaseOpened:
 		return fmt.Sprintf("Otwarto sprawę rodziny (%d os.) w dniu %s; koordynator: %s", len(p.Household), p.OpenedOn, p.Coordinator.Name)
 	case domain.ConsentGiven:
