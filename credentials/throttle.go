@@ -5,9 +5,9 @@ import (
 	"time"
 )
 
-// Throttle slows down guessing: after Free failures under one key (a login,
-// or an address) each further attempt must wait twice as long as the last,
-// from one second up to MaxDelay. A success under the key forgets its
+// Throttle slows down guessing: once Free failures are recorded under one
+// key (a login, or an address), the next attempt must wait a second, and
+// each further failure doubles the wait, up to MaxDelay. A success under the key forgets its
 // failures; a key without failures for Forget is forgotten too. It lives in
 // the memory of one engine instance. It is safe for concurrent use.
 type Throttle struct {
@@ -63,8 +63,8 @@ func (t *Throttle) Fail(key string, now time.Time) {
 	}
 	a.failures++
 	a.last = now
-	if over := a.failures - t.Free; over > 0 {
-		d := time.Second << min(over-1, 30)
+	if over := a.failures - t.Free; over >= 0 {
+		d := time.Second << min(over, 30)
 		if d > t.MaxDelay || d <= 0 {
 			d = t.MaxDelay
 		}
