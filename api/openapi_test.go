@@ -321,7 +321,7 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"SetRetention": domain.SetRetention{}, "RegisterUser": domain.RegisterUser{}, "RevokeToken": domain.RevokeToken{},
 		// The optional body of POST /api/v1/users/{id}/tokens (users.go).
 		// The bodies of signing in (session.go), decoded like commands.
-		"SignIn": api.SignIn{}, "SetupPassword": api.SetupPassword{}, "PasswordChange": api.PasswordChange{},
+		"AssignLogin": domain.AssignLogin{}, "SignIn": api.SignIn{}, "SetupPassword": api.SetupPassword{}, "PasswordChange": api.PasswordChange{},
 		"IssueTokenRequest": struct {
 			ExpiresInDays int `json:"expires_in_days"`
 		}{},

@@ -200,6 +200,7 @@ func (s *Server) routes() {
 	s.handle("POST /api/v1/users", s.registerUser, manageUsers)
 	s.handle("POST /api/v1/users/{id}/tokens", s.issueToken, manageUsers)
 	s.handle("DELETE /api/v1/users/{id}/tokens/{tokenID}", s.revokeToken, manageUsers)
+	s.handle("PUT /api/v1/users/{id}/login", s.assignLogin, manageUsers)
 	s.handle("POST /api/v1/users/{id}/setup-link", s.issueSetupLink, manageUsers)
 	s.handle("POST /api/v1/users/{id}/disable", s.disableUser, manageUsers)
 	s.handle("POST /api/v1/users/{id}/enable", s.enableUser, manageUsers)

@@ -494,6 +494,44 @@ func (s *Server) enableUser(w http.ResponseWriter, r *http.Request, p Principal)
 	writeJSON(w, http.StatusOK, s.commandHeaders(w, res))
 }
 
+// assignLogin gives a login to a user registered without one.
+func (s *Server) assignLogin(w http.ResponseWriter, r *http.Request, p Principal) {
+	if !s.needCredentials(w, r) {
+		return
+	}
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var cmd domain.AssignLogin
+	cr, err := s.readCommand(w, r, &cmd, false)
+	if err != nil {
+		s.writeBadRequest(w, r, err)
+		return
+	}
+	cmd.UserID, cmd.Login = id, domain.NormalizeLogin(cmd.Login)
+	if err := cmd.Validate(); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.Credentials.ReserveLogin(r.Context(), cmd.Login, id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	res, err := s.run(r, p, cr, cmd)
+	if err != nil {
+		if u, ok := s.Users.Get(id); !ok || u.Login != cmd.Login {
+			if rerr := s.Credentials.ReleaseLogin(r.Context(), cmd.Login, id); rerr != nil {
+				s.log.Warn("release login", "login", cmd.Login, "err", rerr)
+			}
+		}
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.commandHeaders(w, res))
+}
+
 // principalSource is a user as the read model knows them.
 type principalSource struct {
 	id, login, name, institution, worker string

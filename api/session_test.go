@@ -509,3 +509,41 @@ func TestSignInBadInput(t *testing.T) {
 	r, _ := ta.signIn("marta.testowa", goodPassword, nil)
 	assert.Equal(t, http.StatusOK, r.status, "bad input is not a failed guess: %s", r.raw)
 }
+
+func TestAssignLoginToAUserRegisteredWithout(t *testing.T) {
+	ta := newTestAPI(t)
+	ta.signInUser("marta.testowa", domain.RoleWorker)
+	auditor := ta.userIDs[domain.RoleAuditor]
+	tests := []struct {
+		name   string
+		user   string
+		body   any
+		status int
+		code   string
+	}{
+		{"a login no one can have", auditor, map[string]any{"login": "a b"}, 400, "invalid_field"},
+		{"no login at all", auditor, map[string]any{}, 400, "required"},
+		{"another user's login in other case", auditor, map[string]any{"login": "Marta.Testowa"}, 409, "login_taken"},
+		{"a user that does not exist", domain.NewID(), map[string]any{"login": "nikt.taki"}, 404, "user_not_found"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := ta.lastSeq()
+			r := ta.admin(http.MethodPut, "/api/v1/users/"+tt.user+"/login", tt.body)
+			assert.Equal(t, tt.status, r.status, "%s", r.raw)
+			assert.Equal(t, tt.code, r.body["code"])
+			assert.Equal(t, before, ta.lastSeq(), "nothing written")
+		})
+	}
+	ta.command(http.MethodPut, "/api/v1/users/"+auditor+"/login", map[string]any{"login": "Audytor"}, http.StatusOK)
+	r := ta.admin(http.MethodPut, "/api/v1/users/"+auditor+"/login", map[string]any{"login": "audytor2"})
+	assert.Equal(t, "login_assigned", r.body["code"], "no second login")
+	r = ta.admin(http.MethodPost, "/api/v1/users", map[string]any{"name": "X", "role": "worker", "login": "nikt.taki"})
+	assert.Equal(t, http.StatusCreated, r.status, "a refused assignment gave its login back: %s", r.raw)
+	link := ta.setupLink(auditor)
+	assert.Equal(t, "audytor", link.Login)
+	require.Equal(t, http.StatusOK, ta.do(http.MethodPost, "/api/v1/setup", "", nil, map[string]any{"token": link.Token, "password": goodPassword}).status)
+	in, _ := ta.signIn("audytor", goodPassword, nil)
+	assert.Equal(t, http.StatusOK, in.status)
+	assert.Equal(t, "audytor", in.body["login"])
+}

@@ -142,7 +142,13 @@ func (s *Store) ReserveLogin(ctx context.Context, login, uid string) error {
 			return ErrLoginTaken.With("login", "another user has the login %q", login)
 		}
 	}
-	return s.putAccount(ctx, uid, func(a *account) { a.Login = login })
+	// A user keeps the login they have: a reservation for a second one is
+	// refused by the user's aggregate and released.
+	return s.putAccount(ctx, uid, func(a *account) {
+		if a.Login == "" {
+			a.Login = login
+		}
+	})
 }
 
 // ReleaseLogin undoes ReserveLogin when the registration was not recorded.
@@ -160,7 +166,11 @@ func (s *Store) ReleaseLogin(ctx context.Context, login, uid string) error {
 	if err := s.creds.Delete(ctx, loginKey(login), jetstream.LastRevision(e.Revision())); err != nil {
 		return fmt.Errorf("release login %s: %w", login, err)
 	}
-	return nil
+	return s.putAccount(ctx, uid, func(a *account) {
+		if a.Login == login {
+			a.Login = ""
+		}
+	})
 }
 
 func (s *Store) account(ctx context.Context, uid string) (account, uint64, error) {

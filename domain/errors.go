@@ -91,6 +91,7 @@ var (
 	ErrUserDisabled          = newError(ErrConflict, "user_disabled", "the user is disabled")
 	ErrUserEnabled           = newError(ErrConflict, "user_enabled", "the user is not disabled")
 	ErrNoLogin               = newError(ErrConflict, "no_login", "the user has no login")
+	ErrLoginAssigned         = newError(ErrConflict, "login_assigned", "the user has a login already")
 	ErrNoPassword            = newError(ErrConflict, "no_password", "the user has not set a password")
 	ErrVersionConflict       = newError(ErrConflict, "version_conflict", "the aggregate has changed since the expected version")
 	ErrDateBeforeInitiation  = newError(ErrInvalid, "date_before_initiation", "date is before the partnership was initiated")

@@ -992,3 +992,36 @@ func TestAUserRegisteredBeforeLoginsStillLoads(t *testing.T) {
 	_, err = u.Decide(domain.IssueSetupLink{UserID: u.ID, ExpiresAt: time.Now().Add(time.Hour)}, domain.Meta{}, nil)
 	assert.ErrorIs(t, err, domain.ErrNoLogin, "no login: tokens only")
 }
+
+func TestAssignLogin(t *testing.T) {
+	user := domain.IDFromKey("user/old")
+	registered := func(f *pzk) { f.must(domain.RegisterUser{UserID: user, Name: "Jan Dawny", Role: domain.RoleAuditor}) }
+	runCases(t, []cmdCase{
+		{
+			name:  "a user registered without a login is given one",
+			given: registered,
+			when:  func(*pzk) domain.Command { return domain.AssignLogin{UserID: user, Login: "jan.dawny"} },
+			want:  func(*pzk) []domain.Event { return []domain.Event{domain.LoginAssigned{Login: "jan.dawny"}} },
+		},
+		{
+			name: "a user with a login is given no second one",
+			given: func(f *pzk) {
+				registered(f)
+				f.must(domain.AssignLogin{UserID: user, Login: "jan.dawny"})
+			},
+			when: func(*pzk) domain.Command { return domain.AssignLogin{UserID: user, Login: "jan.inny"} },
+			err:  domain.ErrLoginAssigned, kind: domain.ErrConflict, field: "login",
+		},
+		{
+			name: "a login is given to no user",
+			when: func(*pzk) domain.Command { return domain.AssignLogin{UserID: user, Login: "jan.dawny"} },
+			err:  domain.ErrUserNotFound, kind: domain.ErrNotFound,
+		},
+		{
+			name:  "an empty login is refused",
+			given: registered,
+			when:  func(*pzk) domain.Command { return domain.AssignLogin{UserID: user} },
+			err:   domain.ErrRequired, kind: domain.ErrInvalid, field: "login",
+		},
+	})
+}

@@ -33,6 +33,12 @@ type TokenRevoked struct {
 	TokenID string `json:"token_id"`
 }
 
+// LoginAssigned records the login of a user registered without one (before
+// people signed in with passwords), lower case.
+type LoginAssigned struct {
+	Login string `json:"login"`
+}
+
 // SetupLinkIssued records that an administrator issued a one-time link with
 // which the user sets their password, valid until ExpiresAt. The link's
 // token is kept outside the log, as a hash in the credentials bucket.
@@ -60,6 +66,9 @@ type UserEnabled struct{}
 func (UserRegistered) EventType() string { return "UserRegistered" }
 
 // EventType implements Event.
+func (LoginAssigned) EventType() string { return "LoginAssigned" }
+
+// EventType implements Event.
 func (SetupLinkIssued) EventType() string { return "SetupLinkIssued" }
 
 // EventType implements Event.
@@ -84,6 +93,7 @@ func init() {
 	register[UserRegistered](AggregateUser, 1)
 	register[TokenIssued](AggregateUser, 1)
 	register[TokenRevoked](AggregateUser, 1)
+	register[LoginAssigned](AggregateUser, 1)
 	register[SetupLinkIssued](AggregateUser, 1)
 	register[PasswordSet](AggregateUser, 1)
 	register[PasswordChanged](AggregateUser, 1)
@@ -118,6 +128,13 @@ type RevokeToken struct {
 	TokenID string `json:"-"`
 }
 
+// AssignLogin asks to give a login to a user who has none. Its uniqueness
+// is kept by the credentials bucket, as for RegisterUser.
+type AssignLogin struct {
+	UserID string `json:"-"`
+	Login  string `json:"login"`
+}
+
 // IssueSetupLink asks to record that a set-up link valid until ExpiresAt
 // was issued to a user with a login.
 type IssueSetupLink struct {
@@ -148,6 +165,9 @@ type EnableUser struct {
 
 // Target implements Command.
 func (c RegisterUser) Target() (string, string) { return AggregateUser, c.UserID }
+
+// Target implements Command.
+func (c AssignLogin) Target() (string, string) { return AggregateUser, c.UserID }
 
 // Target implements Command.
 func (c IssueSetupLink) Target() (string, string) { return AggregateUser, c.UserID }
@@ -194,6 +214,14 @@ func (c RegisterUser) Validate() error {
 		}
 	}
 	return checkText("name", c.Name, true, maxName)
+}
+
+// Validate implements Command.
+func (c AssignLogin) Validate() error {
+	if err := checkID("user_id", c.UserID); err != nil {
+		return err
+	}
+	return CheckLogin(c.Login)
 }
 
 // Validate implements Command.
@@ -286,6 +314,8 @@ func (u *User) Evolve(env Envelope) error {
 	switch e := env.Payload.(type) {
 	case UserRegistered:
 		u.ID, u.Login, u.Name, u.Role, u.InstitutionID, u.WorkerID = env.AggregateID, e.Login, e.Name, e.Role, e.InstitutionID, e.WorkerID
+	case LoginAssigned:
+		u.Login = e.Login
 	case SetupLinkIssued, PasswordChanged:
 	case PasswordSet:
 		u.HasPassword = true
@@ -329,6 +359,14 @@ func (u *User) Decide(cmd Command, _ Meta, facts Facts) ([]Event, error) {
 			}
 		}
 		return []Event{UserRegistered{Login: c.Login, Name: c.Name, Role: c.Role, InstitutionID: c.InstitutionID, WorkerID: c.WorkerID}}, nil
+	case AssignLogin:
+		if u.Version == 0 {
+			return nil, ErrUserNotFound.With("", "user %s does not exist", c.UserID)
+		}
+		if u.Login != "" {
+			return nil, ErrLoginAssigned.With("login", "user %s already has the login %q", c.UserID, u.Login)
+		}
+		return []Event{LoginAssigned{Login: c.Login}}, nil
 	case IssueSetupLink:
 		if err := u.active(c.UserID); err != nil {
 			return nil, err

@@ -67,6 +67,8 @@ func Describe(e domain.Envelope) string {
 		return fmt.Sprintf("Wydano token %s", p.TokenID)
 	case domain.TokenRevoked:
 		return fmt.Sprintf("Unieważniono token %s", p.TokenID)
+	case domain.LoginAssigned:
+		return fmt.Sprintf("Nadano login %s", p.Login)
 	case domain.SetupLinkIssued:
 		return fmt.Sprintf("Wydano jednorazowy link do ustawienia hasła, ważny do %s", p.ExpiresAt.In(domain.Warsaw).Format("2006-01-02 15:04"))
 	case domain.PasswordSet:

@@ -62,6 +62,8 @@ func (p *Users) Apply(env domain.Envelope) error {
 	case domain.TokenIssued:
 		v.Tokens = append(v.Tokens, domain.Token{ID: e.TokenID, Hash: e.Hash, ExpiresAt: e.ExpiresAt})
 		p.byHash[e.Hash] = v.ID
+	case domain.LoginAssigned:
+		v.Login = e.Login
 	case domain.PasswordSet:
 		v.HasPassword = true
 	case domain.UserDisabled:

@@ -71,6 +71,11 @@ func demoPasswords(ctx context.Context, h *domain.Handler, creds *credentials.St
 		if err := creds.ReserveLogin(ctx, login, uid); err != nil {
 			return nil, fmt.Errorf("demo login %s: %w", login, err)
 		}
+		// Demo users of a data directory from before logins get theirs.
+		system := domain.Meta{Actor: domain.Actor{UserID: uid, Role: domain.RoleSystem}, Reason: "login demonstracyjny"}
+		if _, err := h.Execute(ctx, domain.AssignLogin{UserID: uid, Login: login}, system, domain.AnyVersion); err != nil && !errors.Is(err, domain.ErrLoginAssigned) {
+			return nil, fmt.Errorf("demo login %s: %w", login, err)
+		}
 		known := out[string(u.role)]
 		if known.Login == login && known.Password != "" {
 			if got, ok, err := creds.Verify(ctx, login, known.Password); err != nil {
