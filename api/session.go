@@ -175,6 +175,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request, _ Principal) {
 	}
 	now, addr := s.Now(), s.clientAddress(r)
 	if wait := max(s.loginThrottle.Wait(login, now), s.addrThrottle.Wait(addr, now)); wait > 0 {
+		s.metrics.signIns.WithLabelValues("throttled").Inc()
 		tooMany(w, r, wait)
 		return
 	}
@@ -190,10 +191,12 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request, _ Principal) {
 	if !ok {
 		s.loginThrottle.Fail(login, now)
 		s.addrThrottle.Fail(addr, now)
+		s.metrics.signIns.WithLabelValues("invalid").Inc()
 		s.writeError(w, r, errCredentialsInvalid)
 		return
 	}
 	s.loginThrottle.Succeed(login)
+	s.metrics.signIns.WithLabelValues("ok").Inc()
 	cookie, sess, err := s.Credentials.CreateSession(r.Context(), uid, addr, r.UserAgent(), now)
 	if err != nil {
 		s.writeError(w, r, err)

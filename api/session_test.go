@@ -220,6 +220,10 @@ func TestSignInThrottling(t *testing.T) {
 		assert.NotEmpty(t, cookie)
 		r, _ = ta.signIn("marta.testowa", "zły-pomysł-g", nil)
 		assert.Equal(t, http.StatusUnauthorized, r.status, "a success forgets the login's failures")
+		m := ta.do(http.MethodGet, "/metrics", "", nil, nil)
+		for _, line := range []string{`kooperacje_sign_ins_total{outcome="throttled"} 2`, `kooperacje_sign_ins_total{outcome="invalid"} 7`, `kooperacje_sign_ins_total{outcome="ok"} 1`} {
+			assert.Contains(t, string(m.raw), line)
+		}
 	})
 
 	t.Run("an unknown login is throttled the same way", func(t *testing.T) {
