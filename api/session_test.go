@@ -261,13 +261,19 @@ func TestSetupLinks(t *testing.T) {
 	assert.Equal(t, "/setup#token="+link.Token, link.Path, "the token travels in the fragment, never to a server log")
 	assert.WithinDuration(t, clk.now().Add(72*time.Hour), link.ExpiresAt, time.Second)
 
-	t.Run("a too-short password writes nothing and keeps the link", func(t *testing.T) {
-		before := ta.lastSeq()
-		r := setup(link.Token, "krótkie")
-		assert.Equal(t, http.StatusBadRequest, r.status)
-		assert.Equal(t, "password", r.body["field"])
-		assert.Equal(t, before, ta.lastSeq())
-	})
+	for _, bad := range []struct{ name, password string }{
+		{"a too-short password", "krótkie"},
+		{"a too-long password", strings.Repeat("długie ", 40)},
+		{"the login inside the password", "ja jestem piotr.fikcyjny"},
+	} {
+		t.Run(bad.name+" writes nothing and keeps the link", func(t *testing.T) {
+			before := ta.lastSeq()
+			r := setup(link.Token, bad.password)
+			assert.Equal(t, http.StatusBadRequest, r.status, "%s", r.raw)
+			assert.Equal(t, "password", r.body["field"])
+			assert.Equal(t, before, ta.lastSeq())
+		})
+	}
 
 	t.Run("a link sets the password once", func(t *testing.T) {
 		r := setup(link.Token, goodPassword)
