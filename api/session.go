@@ -560,10 +560,3 @@ func (s *Server) activeUser(r *http.Request, uid string) (principalSource, bool)
 	}
 	return principalSource{id: u.ID, login: u.Login, name: u.Name, role: u.Role, institution: u.InstitutionID, worker: u.WorkerID}, true
 }
-
-// ForgetFailures forgets every recorded sign-in failure, as if the engine
-// had just started; for tests that measure answers without throttling.
-func (s *Server) ForgetFailures() {
-	s.loginThrottle = credentials.NewThrottle(loginFreeFailures, maxThrottleDelay)
-	s.addrThrottle = credentials.NewThrottle(addressFreeFailures, maxThrottleDelay)
-}
