@@ -65,6 +65,15 @@ func TestSignInInABrowser(t *testing.T) {
 		assert.Empty(t, text("#login-expired"), "not signed in is not an expired session")
 	})
 
+	t.Run("the sign-in page in English", func(t *testing.T) {
+		b.do("to English", chromedp.Click(chromedp.CSS("#lang")))
+		b.waitFor("English", `document.documentElement.lang === 'en' && document.querySelector('label[for=password]').textContent === 'Password'`, 5*time.Second)
+		assert.Equal(t, "Sign in", text("#login h1"))
+		b.screenshot("signin-form-en")
+		b.do("to Polish", chromedp.Click(chromedp.CSS("#lang")))
+		b.waitFor("Polish", `document.documentElement.lang === 'pl' && document.querySelector('label[for=password]').textContent === 'Hasło'`, 5*time.Second)
+	})
+
 	t.Run("a wrong password says so, and repeated failures are throttled", func(t *testing.T) {
 		b.do("open", chromedp.Navigate(base+"/login"), chromedp.WaitVisible(chromedp.CSS("#password")))
 		submit("wrong password", "#login", fill{"#username", signIns["auditor"].Login}, fill{"#password", "to nie jest hasło"})
