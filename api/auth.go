@@ -5,22 +5,28 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/kooperacje/kooperacje/credentials"
 	"github.com/kooperacje/kooperacje/domain"
 )
 
 // Principal is the authenticated user of a request.
 type Principal struct {
 	UserID        string      `json:"user_id"`
+	Login         string      `json:"login,omitempty"`
 	Name          string      `json:"name"`
 	Role          domain.Role `json:"role"`
 	InstitutionID string      `json:"institution_id,omitempty"`
 	WorkerID      string      `json:"worker_id,omitempty"`
+	// session is the session of a request authenticated by its cookie;
+	// nil for a bearer token.
+	session *credentials.Session
 }
 
 // Actor returns the principal as the actor of a command.
@@ -82,11 +88,16 @@ func (p permission) allows(r domain.Role) bool {
 	return p.roles == nil || slices.Contains(p.roles, r)
 }
 
-// authenticate finds the principal of the bearer token of r.
+// authenticate finds the principal of r: by its bearer token when it sends
+// one (API clients), else by its session cookie (the pages). Both give the
+// same Principal, so everything downstream treats them alike.
 func (s *Server) authenticate(r *http.Request) (Principal, error) {
 	h := r.Header.Get("Authorization")
 	if h == "" {
-		return Principal{}, &domain.Error{Kind: domain.ErrUnauthorized, Code: "token_missing", Field: "Authorization", Message: "send Authorization: Bearer <token>"}
+		if c, err := r.Cookie(SessionCookie); err == nil && s.Credentials != nil {
+			return s.authenticateSession(r, c.Value)
+		}
+		return Principal{}, &domain.Error{Kind: domain.ErrUnauthorized, Code: "token_missing", Field: "Authorization", Message: "sign in, or send Authorization: Bearer <token>"}
 	}
 	scheme, token, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
@@ -96,7 +107,22 @@ func (s *Server) authenticate(r *http.Request) (Principal, error) {
 	if !ok {
 		return Principal{}, &domain.Error{Kind: domain.ErrUnauthorized, Code: "token_invalid", Field: "Authorization", Message: "the token is unknown, revoked or expired"}
 	}
-	return Principal{UserID: u.ID, Name: u.Name, Role: u.Role, InstitutionID: u.InstitutionID, WorkerID: u.WorkerID}, nil
+	return Principal{UserID: u.ID, Login: u.Login, Name: u.Name, Role: u.Role, InstitutionID: u.InstitutionID, WorkerID: u.WorkerID}, nil
+}
+
+// authenticateSession finds the principal of a session cookie's value.
+func (s *Server) authenticateSession(r *http.Request, cookie string) (Principal, error) {
+	sess, err := s.Credentials.Session(r.Context(), cookie, s.Now(), s.Sessions)
+	if err != nil {
+		return Principal{}, err
+	}
+	u, ok := s.activeUser(r, sess.UserID)
+	if !ok {
+		return Principal{}, credentials.ErrNoSession
+	}
+	p := u.principal()
+	p.session = &sess
+	return p, nil
 }
 
 // handlerFunc is a route's handler, given the authenticated principal
@@ -120,6 +146,9 @@ func (s *Server) handle(pattern string, fn handlerFunc, perm permission) {
 			var err error
 			if p, err = s.authenticate(r); err != nil {
 				sw.Header().Set("WWW-Authenticate", `Bearer realm="kooperacje"`)
+				if errors.Is(err, credentials.ErrNoSession) {
+					s.setSessionCookie(sw, r, "")
+				}
 				s.writeError(sw, r, err)
 				return
 			}

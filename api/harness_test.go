@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kooperacje/kooperacje/api"
+	"github.com/kooperacje/kooperacje/credentials"
 	"github.com/kooperacje/kooperacje/domain"
 	"github.com/kooperacje/kooperacje/eventstore"
 	"github.com/kooperacje/kooperacje/projections"
@@ -32,6 +33,7 @@ type testAPI struct {
 	store        *eventstore.Store
 	keys         *vault.Keyring
 	access       *eventstore.AccessLog
+	creds        *credentials.Store
 	runner       *projections.Runner
 	handler      *domain.Handler
 	institutions *projections.Institutions
@@ -101,6 +103,8 @@ func newTestAPI(t *testing.T, configure ...func(*api.Config)) *testAPI {
 	require.NoError(t, ta.runner.WaitFor(ctx, last))
 	ta.access, err = store.OpenAccessLog(ctx, 0)
 	require.NoError(t, err)
+	ta.creds, err = credentials.Open(ctx, store.JetStream(), 1, 12*time.Hour, credentials.DefaultParams)
+	require.NoError(t, err)
 
 	cfg := api.Config{
 		Handler:      ta.handler,
@@ -114,6 +118,7 @@ func newTestAPI(t *testing.T, configure ...func(*api.Config)) *testAPI {
 		Keys:         keys,
 		Access:       ta.access,
 		Store:        store,
+		Credentials:  ta.creds,
 	}
 	for _, c := range configure {
 		c(&cfg)

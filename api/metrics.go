@@ -15,6 +15,7 @@ import (
 type metrics struct {
 	requests *prometheus.HistogramVec
 	commands *prometheus.CounterVec
+	signIns  *prometheus.CounterVec
 }
 
 func newMetrics(reg *prometheus.Registry, runner *projections.Runner, cache *domain.Cache) *metrics {
@@ -28,8 +29,12 @@ func newMetrics(reg *prometheus.Registry, runner *projections.Runner, cache *dom
 			Namespace: "kooperacje", Name: "commands_total",
 			Help: "Commands handled, by command and outcome (written, duplicate, rejected, failed).",
 		}, []string{"command", "outcome"}),
+		signIns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "kooperacje", Name: "sign_ins_total",
+			Help: "Sign-in attempts by outcome (ok, invalid, throttled).",
+		}, []string{"outcome"}),
 	}
-	reg.MustRegister(m.requests, m.commands)
+	reg.MustRegister(m.requests, m.commands, m.signIns)
 	if runner != nil {
 		reg.MustRegister(
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "kooperacje", Name: "projection_position",

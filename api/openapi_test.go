@@ -18,6 +18,7 @@ import (
 	"testing"
 
 	"github.com/kooperacje/kooperacje/api"
+	"github.com/kooperacje/kooperacje/credentials"
 	"github.com/kooperacje/kooperacje/domain"
 	"github.com/kooperacje/kooperacje/projections"
 )
@@ -319,6 +320,8 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"CloseCase": domain.CloseCase{}, "ReopenCase": domain.ReopenCase{}, "EraseFamily": domain.EraseFamily{},
 		"SetRetention": domain.SetRetention{}, "RegisterUser": domain.RegisterUser{}, "RevokeToken": domain.RevokeToken{},
 		// The optional body of POST /api/v1/users/{id}/tokens (users.go).
+		// The bodies of signing in (session.go), decoded like commands.
+		"AssignLogin": domain.AssignLogin{}, "SignIn": api.SignIn{}, "SetupPassword": api.SetupPassword{}, "PasswordChange": api.PasswordChange{},
 		"IssueTokenRequest": struct {
 			ExpiresInDays int `json:"expires_in_days"`
 		}{},
@@ -350,6 +353,8 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"UserList": api.List[api.UserView]{}, "IssuedToken": api.IssuedToken{}, "HistoryEntry": projections.HistoryEntry{},
 		"HistoryList": api.List[projections.HistoryEntry]{}, "Access": domain.Access{}, "AccessList": api.List[domain.Access]{},
 		"Dashboard": api.Dashboard{}, "DashboardGroup": api.DashboardGroup{},
+		"SessionResponse": api.SessionResponse{}, "Session": credentials.Session{}, "SessionList": api.SessionList{},
+		"SetupLink": api.SetupLink{}, "SetupDone": api.SetupDone{},
 	}
 	check := func(name string, v any, envelope bool) {
 		s, ok := schemas[name].(map[string]any)

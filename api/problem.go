@@ -35,6 +35,7 @@ var problemTitles = map[int]string{
 	http.StatusRequestEntityTooLarge: "Za duże żądanie / Request too large",
 	http.StatusUnsupportedMediaType:  "Nieobsługiwany typ treści / Unsupported media type",
 	http.StatusUnprocessableEntity:   "Nie można wykonać / Unprocessable",
+	http.StatusTooManyRequests:       "Zbyt wiele prób / Too many attempts",
 	http.StatusServiceUnavailable:    "Usługa niedostępna / Service unavailable",
 	http.StatusGatewayTimeout:        "Przekroczono czas oczekiwania / Timed out",
 	http.StatusInternalServerError:   "Błąd serwera / Internal error",

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/kooperacje/kooperacje/credentials"
 	"github.com/kooperacje/kooperacje/domain"
 	"github.com/kooperacje/kooperacje/projections"
 )
@@ -61,6 +62,21 @@ type Config struct {
 	// MaxWait bounds how long a query with ?min_seq waits (default 5s).
 	MaxWait time.Duration
 	Now     func() time.Time
+	// Credentials keeps logins, password hashes, set-up links and
+	// sessions; without it the sign-in routes answer 503 and only bearer
+	// tokens authenticate.
+	Credentials *credentials.Store
+	// Sessions says how long a session lasts (default
+	// credentials.DefaultSessionPolicy).
+	Sessions credentials.SessionPolicy
+	// SetupLinkTTL is how long a set-up link is valid (default
+	// DefaultSetupLinkTTL).
+	SetupLinkTTL time.Duration
+	// BehindTLSProxy says that a proxy terminates TLS in front of the
+	// engine: the session cookie is marked Secure although the request
+	// arrives over plain HTTP, and the client's address for throttling is
+	// the last one in X-Forwarded-For.
+	BehindTLSProxy bool
 }
 
 // Server is the HTTP API. It implements http.Handler.
@@ -75,6 +91,11 @@ type Server struct {
 	// dash is the last overview computed, at its read-model position.
 	dashMu sync.Mutex
 	dash   *Dashboard
+	// Sign-in failures, throttled per login and per address.
+	loginThrottle, addrThrottle *credentials.Throttle
+	// crossOrigin refuses cross-site writes: a page elsewhere cannot
+	// use the session cookie to change anything.
+	crossOrigin *http.CrossOriginProtection
 }
 
 // New returns the API over cfg.
@@ -91,7 +112,16 @@ func New(cfg Config) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{Config: cfg, log: cfg.Logger, mux: http.NewServeMux(), closing: make(chan struct{})}
+	if cfg.Sessions == (credentials.SessionPolicy{}) {
+		cfg.Sessions = credentials.DefaultSessionPolicy
+	}
+	if cfg.SetupLinkTTL == 0 {
+		cfg.SetupLinkTTL = DefaultSetupLinkTTL
+	}
+	s := &Server{Config: cfg, log: cfg.Logger, mux: http.NewServeMux(), closing: make(chan struct{}),
+		loginThrottle: credentials.NewThrottle(loginFreeFailures, maxThrottleDelay),
+		addrThrottle:  credentials.NewThrottle(addressFreeFailures, maxThrottleDelay),
+		crossOrigin:   http.NewCrossOriginProtection()}
 	var cache *domain.Cache
 	if cfg.Handler != nil {
 		cache = cfg.Handler.Cache
@@ -115,6 +145,11 @@ func (s *Server) routes() {
 	}, public)
 
 	s.handle("GET /api/v1/me", s.me, anyRole)
+	s.handle("POST /api/v1/session", s.signIn, public)
+	s.handle("GET /api/v1/session", s.whoAmI, anyRole)
+	s.handle("DELETE /api/v1/session", s.signOut, public)
+	s.handle("POST /api/v1/password", s.changePassword, anyRole)
+	s.handle("POST /api/v1/setup", s.setupPassword, public)
 
 	s.handle("GET /api/v1/institutions", s.listInstitutions, anyRole)
 	s.handle("POST /api/v1/institutions", s.registerInstitution, manageInstitutions)
@@ -168,6 +203,13 @@ func (s *Server) routes() {
 	s.handle("POST /api/v1/users", s.registerUser, manageUsers)
 	s.handle("POST /api/v1/users/{id}/tokens", s.issueToken, manageUsers)
 	s.handle("DELETE /api/v1/users/{id}/tokens/{tokenID}", s.revokeToken, manageUsers)
+	s.handle("PUT /api/v1/users/{id}/login", s.assignLogin, manageUsers)
+	s.handle("POST /api/v1/users/{id}/setup-link", s.issueSetupLink, manageUsers)
+	s.handle("POST /api/v1/users/{id}/disable", s.disableUser, manageUsers)
+	s.handle("POST /api/v1/users/{id}/enable", s.enableUser, manageUsers)
+	s.handle("GET /api/v1/users/{id}/sessions", s.userSessions, manageUsers)
+	s.handle("DELETE /api/v1/users/{id}/sessions", s.endUserSessions, manageUsers)
+	s.handle("DELETE /api/v1/users/{id}/sessions/{sid}", s.endUserSessions, manageUsers)
 	s.handle("GET /api/v1/workers/{id}/caseload", s.workerCaseload, readFamilies)
 	s.handle("GET /api/v1/institutions/{id}/caseload", s.institutionCaseload, readFamilies)
 	s.handle("GET /api/v1/evaluation", s.evaluation, evaluate)
@@ -185,6 +227,11 @@ var methods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.Me
 // Harden or not.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !guard(w, r) {
+		return
+	}
+	if err := s.crossOrigin.Check(r); err != nil {
+		writeProblem(w, Problem{Status: http.StatusForbidden, Code: "cross_origin", Instance: r.URL.Path,
+			Detail: "a write from another site is refused: " + err.Error()})
 		return
 	}
 	if _, pattern := s.mux.Handler(r); pattern != "" {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -12,6 +13,9 @@ import (
 // their hashes.
 type UserView struct {
 	ID            string      `json:"id"`
+	Login         string      `json:"login,omitempty"`
+	Disabled      bool        `json:"disabled,omitempty"`
+	HasPassword   bool        `json:"has_password,omitempty"`
 	Name          string      `json:"name"`
 	Role          domain.Role `json:"role"`
 	InstitutionID string      `json:"institution_id,omitempty"`
@@ -40,7 +44,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, _ Principal) 
 	}
 	out := []UserView{}
 	for _, u := range s.Users.List() {
-		v := UserView{ID: u.ID, Name: u.Name, Role: u.Role, InstitutionID: u.InstitutionID, WorkerID: u.WorkerID, Tokens: []TokenView{}}
+		v := UserView{ID: u.ID, Login: u.Login, Disabled: u.Disabled, HasPassword: u.HasPassword, Name: u.Name, Role: u.Role, InstitutionID: u.InstitutionID, WorkerID: u.WorkerID, Tokens: []TokenView{}}
 		for _, t := range u.Tokens {
 			v.Tokens = append(v.Tokens, TokenView{ID: t.ID, ExpiresAt: t.ExpiresAt, Revoked: t.Revoked})
 		}
@@ -57,7 +61,35 @@ func (s *Server) registerUser(w http.ResponseWriter, r *http.Request, p Principa
 		return
 	}
 	cmd.UserID = newID(p, cr.key, "user")
-	s.execute(w, r, p, cr, cmd, "/api/v1/users/"+cmd.UserID)
+	cmd.Login = domain.NormalizeLogin(cmd.Login)
+	if err := cmd.Validate(); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if cmd.Login != "" {
+		if !s.needCredentials(w, r) {
+			return
+		}
+		// The login is reserved before the registration is recorded, so
+		// that two users never share one; a refused registration gives
+		// it back.
+		if err := s.Credentials.ReserveLogin(r.Context(), cmd.Login, cmd.UserID); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	res, err := s.run(r, p, cr, cmd)
+	if err != nil {
+		if cmd.Login != "" && !errors.Is(err, domain.ErrAlreadyExists) {
+			if rerr := s.Credentials.ReleaseLogin(r.Context(), cmd.Login, cmd.UserID); rerr != nil {
+				s.log.Warn("release login", "login", cmd.Login, "err", rerr)
+			}
+		}
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/users/"+cmd.UserID)
+	writeJSON(w, http.StatusCreated, s.commandHeaders(w, res))
 }
 
 // issueToken creates a token for a user and answers it once; only its hash

@@ -36,7 +36,9 @@ func sampleEvents() map[string]domain.Event {
 			Attendees: []string{id("mops"), id("pup")}, Guests: []string{"radna"}, Decisions: []string{"powołać ZZK", "spotkanie za miesiąc"}},
 		domain.PartnershipFormalized{Date: day(time.June, 1), Place: "Urząd Miasta"},
 		domain.MemberLeft{InstitutionID: id("pup"), Date: day(time.July, 1)},
-		domain.UserRegistered{Name: "Anna Nowak", Role: domain.RoleCoordinator, InstitutionID: id("mops"), WorkerID: id("worker")},
+		domain.UserRegistered{Login: "anna.nowak", Name: "Anna Nowak", Role: domain.RoleCoordinator, InstitutionID: id("mops"), WorkerID: id("worker")},
+		domain.LoginAssigned{Login: "anna.nowak"},
+		domain.SetupLinkIssued{ExpiresAt: expires},
 		domain.TokenIssued{TokenID: id("token"), Hash: strings.Repeat("0f", 32), ExpiresAt: &expires},
 		domain.TokenRevoked{TokenID: id("token")},
 	}

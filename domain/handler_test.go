@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -994,5 +996,153 @@ func TestHandlerQueuesCommandsOfOneAggregate(t *testing.T) {
 		require.NoError(t, <-first)
 		services := f.state().Services
 		require.Len(t, services, 1, "the command that gave up wrote nothing")
+	})
+}
+
+func TestSignInCommands(t *testing.T) {
+	user := domain.IDFromKey("user/marta")
+	expires := time.Date(2025, 1, 4, 0, 0, 0, 0, time.UTC)
+	register := func(login string) domain.RegisterUser {
+		return domain.RegisterUser{UserID: user, Login: login, Name: "Marta Testowa", Role: domain.RoleWorker}
+	}
+	withLogin := func(f *pzk) { f.must(register("marta.testowa")) }
+	withPassword := func(f *pzk) { withLogin(f); f.must(domain.SetPassword{UserID: user}) }
+	disabled := func(f *pzk) { withPassword(f); f.must(domain.DisableUser{UserID: user}) }
+
+	runCases(t, []cmdCase{
+		{
+			name: "a user is registered with a login",
+			when: func(*pzk) domain.Command { return register("marta.testowa") },
+			want: func(*pzk) []domain.Event {
+				return []domain.Event{domain.UserRegistered{Login: "marta.testowa", Name: "Marta Testowa", Role: domain.RoleWorker}}
+			},
+		},
+		{
+			name: "a login with a space is refused",
+			when: func(*pzk) domain.Command { return register("marta testowa") },
+			err:  domain.ErrInvalidField, kind: domain.ErrInvalid, field: "login",
+		},
+		{
+			name: "a login in upper case is refused (the API lowers it first)",
+			when: func(*pzk) domain.Command { return register("Marta") },
+			err:  domain.ErrInvalidField, kind: domain.ErrInvalid, field: "login",
+		},
+		{
+			name: "a login of two letters is refused",
+			when: func(*pzk) domain.Command { return register("mt") },
+			err:  domain.ErrInvalidField, kind: domain.ErrInvalid, field: "login",
+		},
+		{
+			name: "a login beginning with a dot is refused",
+			when: func(*pzk) domain.Command { return register(".marta") },
+			err:  domain.ErrInvalidField, kind: domain.ErrInvalid, field: "login",
+		},
+		{
+			name:  "a set-up link is issued to a user with a login",
+			given: withLogin,
+			when:  func(*pzk) domain.Command { return domain.IssueSetupLink{UserID: user, ExpiresAt: expires} },
+			want:  func(*pzk) []domain.Event { return []domain.Event{domain.SetupLinkIssued{ExpiresAt: expires}} },
+		},
+		{
+			name:  "a set-up link for a user registered without a login is refused",
+			given: func(f *pzk) { f.must(register("")) },
+			when:  func(*pzk) domain.Command { return domain.IssueSetupLink{UserID: user, ExpiresAt: expires} },
+			err:   domain.ErrNoLogin, kind: domain.ErrConflict,
+		},
+		{
+			name: "a set-up link without an expiry is refused",
+			when: func(*pzk) domain.Command { return domain.IssueSetupLink{UserID: user} },
+			err:  domain.ErrRequired, kind: domain.ErrInvalid, field: "expires_at",
+		},
+		{
+			name: "a password is set for no user",
+			when: func(*pzk) domain.Command { return domain.SetPassword{UserID: user} },
+			err:  domain.ErrUserNotFound, kind: domain.ErrNotFound,
+		},
+		{
+			name:  "a password is changed before one was set",
+			given: withLogin,
+			when:  func(*pzk) domain.Command { return domain.ChangePassword{UserID: user} },
+			err:   domain.ErrNoPassword, kind: domain.ErrConflict,
+		},
+		{
+			name:  "a password is changed",
+			given: withPassword,
+			when:  func(*pzk) domain.Command { return domain.ChangePassword{UserID: user} },
+			want:  func(*pzk) []domain.Event { return []domain.Event{domain.PasswordChanged{}} },
+		},
+		{
+			name:  "a disabled user changes no password",
+			given: disabled,
+			when:  func(*pzk) domain.Command { return domain.ChangePassword{UserID: user} },
+			err:   domain.ErrUserDisabled, kind: domain.ErrConflict,
+		},
+		{
+			name:  "a disabled user is disabled again",
+			given: disabled,
+			when:  func(*pzk) domain.Command { return domain.DisableUser{UserID: user} },
+			err:   domain.ErrUserDisabled, kind: domain.ErrConflict,
+		},
+		{
+			name:  "a disabled user is enabled",
+			given: disabled,
+			when:  func(*pzk) domain.Command { return domain.EnableUser{UserID: user} },
+			want:  func(*pzk) []domain.Event { return []domain.Event{domain.UserEnabled{}} },
+		},
+		{
+			name:  "an enabled user is enabled",
+			given: withLogin,
+			when:  func(*pzk) domain.Command { return domain.EnableUser{UserID: user} },
+			err:   domain.ErrUserEnabled, kind: domain.ErrConflict,
+		},
+	})
+}
+
+func TestAUserRegisteredBeforeLoginsStillLoads(t *testing.T) {
+	// The fixture of UserRegistered v1 has no login, as every event an
+	// older engine stored.
+	data, err := os.ReadFile(filepath.Join("testdata", "events", "UserRegistered.v1.json"))
+	require.NoError(t, err)
+	require.NotContains(t, string(data), "login")
+	ev, err := domain.DecodeEvent("UserRegistered", 1, data)
+	require.NoError(t, err)
+	var u domain.User
+	require.NoError(t, u.Evolve(domain.Envelope{AggregateID: domain.IDFromKey("user/old"), AggregateVersion: 1, Payload: ev}))
+	assert.Empty(t, u.Login)
+	assert.Equal(t, "Anna Nowak", u.Name)
+	_, err = u.Decide(domain.IssueSetupLink{UserID: u.ID, ExpiresAt: time.Now().Add(time.Hour)}, domain.Meta{}, nil)
+	assert.ErrorIs(t, err, domain.ErrNoLogin, "no login: tokens only")
+}
+
+func TestAssignLogin(t *testing.T) {
+	user := domain.IDFromKey("user/old")
+	registered := func(f *pzk) { f.must(domain.RegisterUser{UserID: user, Name: "Jan Dawny", Role: domain.RoleAuditor}) }
+	runCases(t, []cmdCase{
+		{
+			name:  "a user registered without a login is given one",
+			given: registered,
+			when:  func(*pzk) domain.Command { return domain.AssignLogin{UserID: user, Login: "jan.dawny"} },
+			want:  func(*pzk) []domain.Event { return []domain.Event{domain.LoginAssigned{Login: "jan.dawny"}} },
+		},
+		{
+			name: "a user with a login is given no second one",
+			given: func(f *pzk) {
+				registered(f)
+				f.must(domain.AssignLogin{UserID: user, Login: "jan.dawny"})
+			},
+			when: func(*pzk) domain.Command { return domain.AssignLogin{UserID: user, Login: "jan.inny"} },
+			err:  domain.ErrLoginAssigned, kind: domain.ErrConflict, field: "login",
+		},
+		{
+			name: "a login is given to no user",
+			when: func(*pzk) domain.Command { return domain.AssignLogin{UserID: user, Login: "jan.dawny"} },
+			err:  domain.ErrUserNotFound, kind: domain.ErrNotFound,
+		},
+		{
+			name:  "an empty login is refused",
+			given: registered,
+			when:  func(*pzk) domain.Command { return domain.AssignLogin{UserID: user} },
+			err:   domain.ErrRequired, kind: domain.ErrInvalid, field: "login",
+		},
 	})
 }

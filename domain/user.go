@@ -4,11 +4,16 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
 // UserRegistered records a user of the system and the role they act in.
+// Login, the name the user signs in with (lower case), is absent from users
+// registered before people signed in with passwords: they authenticate with
+// bearer tokens only.
 type UserRegistered struct {
+	Login         string `json:"login,omitempty"`
 	Name          string `json:"name"`
 	Role          Role   `json:"role"`
 	InstitutionID string `json:"institution_id,omitempty"`
@@ -28,8 +33,55 @@ type TokenRevoked struct {
 	TokenID string `json:"token_id"`
 }
 
+// LoginAssigned records the login of a user registered without one (before
+// people signed in with passwords), lower case.
+type LoginAssigned struct {
+	Login string `json:"login"`
+}
+
+// SetupLinkIssued records that an administrator issued a one-time link with
+// which the user sets their password, valid until ExpiresAt. The link's
+// token is kept outside the log, as a hash in the credentials bucket.
+type SetupLinkIssued struct {
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// PasswordSet records that the user set their password with a set-up link.
+// The password and its hash are kept outside the log (the credentials
+// bucket); the envelope's actor says who set it.
+type PasswordSet struct{}
+
+// PasswordChanged records that the user changed their password, giving the
+// old one. Nothing of either password is recorded.
+type PasswordChanged struct{}
+
+// UserDisabled records that a user may no longer sign in nor use their
+// tokens; their sessions are revoked.
+type UserDisabled struct{}
+
+// UserEnabled records that a disabled user may sign in again.
+type UserEnabled struct{}
+
 // EventType implements Event.
 func (UserRegistered) EventType() string { return "UserRegistered" }
+
+// EventType implements Event.
+func (LoginAssigned) EventType() string { return "LoginAssigned" }
+
+// EventType implements Event.
+func (SetupLinkIssued) EventType() string { return "SetupLinkIssued" }
+
+// EventType implements Event.
+func (PasswordSet) EventType() string { return "PasswordSet" }
+
+// EventType implements Event.
+func (PasswordChanged) EventType() string { return "PasswordChanged" }
+
+// EventType implements Event.
+func (UserDisabled) EventType() string { return "UserDisabled" }
+
+// EventType implements Event.
+func (UserEnabled) EventType() string { return "UserEnabled" }
 
 // EventType implements Event.
 func (TokenIssued) EventType() string { return "TokenIssued" }
@@ -41,11 +93,21 @@ func init() {
 	register[UserRegistered](AggregateUser, 1)
 	register[TokenIssued](AggregateUser, 1)
 	register[TokenRevoked](AggregateUser, 1)
+	register[LoginAssigned](AggregateUser, 1)
+	register[SetupLinkIssued](AggregateUser, 1)
+	register[PasswordSet](AggregateUser, 1)
+	register[PasswordChanged](AggregateUser, 1)
+	register[UserDisabled](AggregateUser, 1)
+	register[UserEnabled](AggregateUser, 1)
 }
 
-// RegisterUser asks to register a user.
+// RegisterUser asks to register a user. Login is optional: a user without
+// one authenticates with bearer tokens only. Its uniqueness across users is
+// kept by the credentials bucket, which reserves it before this command
+// runs.
 type RegisterUser struct {
 	UserID        string `json:"-"`
+	Login         string `json:"login,omitempty"`
 	Name          string `json:"name"`
 	Role          Role   `json:"role"`
 	InstitutionID string `json:"institution_id,omitempty"`
@@ -66,8 +128,61 @@ type RevokeToken struct {
 	TokenID string `json:"-"`
 }
 
+// AssignLogin asks to give a login to a user who has none. Its uniqueness
+// is kept by the credentials bucket, as for RegisterUser.
+type AssignLogin struct {
+	UserID string `json:"-"`
+	Login  string `json:"login"`
+}
+
+// IssueSetupLink asks to record that a set-up link valid until ExpiresAt
+// was issued to a user with a login.
+type IssueSetupLink struct {
+	UserID    string    `json:"-"`
+	ExpiresAt time.Time `json:"-"`
+}
+
+// SetPassword asks to record that the user set their password with a
+// set-up link.
+type SetPassword struct {
+	UserID string `json:"-"`
+}
+
+// ChangePassword asks to record that the user changed their password.
+type ChangePassword struct {
+	UserID string `json:"-"`
+}
+
+// DisableUser asks to stop a user from authenticating.
+type DisableUser struct {
+	UserID string `json:"-"`
+}
+
+// EnableUser asks to let a disabled user authenticate again.
+type EnableUser struct {
+	UserID string `json:"-"`
+}
+
 // Target implements Command.
 func (c RegisterUser) Target() (string, string) { return AggregateUser, c.UserID }
+
+// Target implements Command.
+func (c AssignLogin) Target() (string, string) { return AggregateUser, c.UserID }
+
+// Target implements Command.
+func (c IssueSetupLink) Target() (string, string) { return AggregateUser, c.UserID }
+
+// Target implements Command.
+func (c SetPassword) Target() (string, string) { return AggregateUser, c.UserID }
+
+// Target implements Command.
+func (c ChangePassword) Target() (string, string) { return AggregateUser, c.UserID }
+
+// Target implements Command.
+func (c DisableUser) Target() (string, string) { return AggregateUser, c.UserID }
+
+// Target implements Command.
+func (c EnableUser) Target() (string, string) { return AggregateUser, c.UserID }
 
 // Target implements Command.
 func (c IssueToken) Target() (string, string) { return AggregateUser, c.UserID }
@@ -93,7 +208,72 @@ func (c RegisterUser) Validate() error {
 			return ErrRequired.With("institution_id", "a user acting as a worker needs the worker's institution")
 		}
 	}
+	if c.Login != "" {
+		if err := CheckLogin(c.Login); err != nil {
+			return err
+		}
+	}
 	return checkText("name", c.Name, true, maxName)
+}
+
+// Validate implements Command.
+func (c AssignLogin) Validate() error {
+	if err := checkID("user_id", c.UserID); err != nil {
+		return err
+	}
+	return CheckLogin(c.Login)
+}
+
+// Validate implements Command.
+func (c IssueSetupLink) Validate() error {
+	if c.ExpiresAt.IsZero() {
+		return ErrRequired.With("expires_at", "a set-up link expires")
+	}
+	return checkID("user_id", c.UserID)
+}
+
+// Validate implements Command.
+func (c SetPassword) Validate() error { return checkID("user_id", c.UserID) }
+
+// Validate implements Command.
+func (c ChangePassword) Validate() error { return checkID("user_id", c.UserID) }
+
+// Validate implements Command.
+func (c DisableUser) Validate() error { return checkID("user_id", c.UserID) }
+
+// Validate implements Command.
+func (c EnableUser) Validate() error { return checkID("user_id", c.UserID) }
+
+// Logins are 3 to 64 characters: lower-case ASCII letters, digits, '.',
+// '_' and '-', beginning with a letter or digit. They are compared in lower
+// case, so "Marta.Testowa" and "marta.testowa" are one login.
+const (
+	MinLoginLength = 3
+	MaxLoginLength = 64
+)
+
+// NormalizeLogin returns login in the form it is stored and compared in:
+// lower case, without surrounding spaces.
+func NormalizeLogin(login string) string { return strings.ToLower(strings.TrimSpace(login)) }
+
+// CheckLogin reports whether login, already normalised, is a valid login;
+// the error names the field "login".
+func CheckLogin(login string) error {
+	if login == "" {
+		return ErrRequired.With("login", "is required")
+	}
+	if n := len(login); n < MinLoginLength || n > MaxLoginLength {
+		return Invalid("login", "must be %d to %d characters long", MinLoginLength, MaxLoginLength)
+	}
+	for i, r := range login {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+		case (r == '.' || r == '_' || r == '-') && i > 0:
+		default:
+			return Invalid("login", "use lower-case letters a–z, digits, '.', '_' and '-', beginning with a letter or digit")
+		}
+	}
+	return nil
 }
 
 // Validate implements Command.
@@ -119,6 +299,9 @@ type Token struct {
 type User struct {
 	ID            string
 	Version       int64
+	Login         string
+	Disabled      bool
+	HasPassword   bool
 	Name          string
 	Role          Role
 	InstitutionID string
@@ -130,7 +313,16 @@ type User struct {
 func (u *User) Evolve(env Envelope) error {
 	switch e := env.Payload.(type) {
 	case UserRegistered:
-		u.ID, u.Name, u.Role, u.InstitutionID, u.WorkerID = env.AggregateID, e.Name, e.Role, e.InstitutionID, e.WorkerID
+		u.ID, u.Login, u.Name, u.Role, u.InstitutionID, u.WorkerID = env.AggregateID, e.Login, e.Name, e.Role, e.InstitutionID, e.WorkerID
+	case LoginAssigned:
+		u.Login = e.Login
+	case SetupLinkIssued, PasswordChanged:
+	case PasswordSet:
+		u.HasPassword = true
+	case UserDisabled:
+		u.Disabled = true
+	case UserEnabled:
+		u.Disabled = false
 	case TokenIssued:
 		u.Tokens = append(u.Tokens, Token{ID: e.TokenID, Hash: e.Hash, ExpiresAt: e.ExpiresAt})
 	case TokenRevoked:
@@ -166,7 +358,49 @@ func (u *User) Decide(cmd Command, _ Meta, facts Facts) ([]Event, error) {
 				return nil, err
 			}
 		}
-		return []Event{UserRegistered{Name: c.Name, Role: c.Role, InstitutionID: c.InstitutionID, WorkerID: c.WorkerID}}, nil
+		return []Event{UserRegistered{Login: c.Login, Name: c.Name, Role: c.Role, InstitutionID: c.InstitutionID, WorkerID: c.WorkerID}}, nil
+	case AssignLogin:
+		if u.Version == 0 {
+			return nil, ErrUserNotFound.With("", "user %s does not exist", c.UserID)
+		}
+		if u.Login != "" {
+			return nil, ErrLoginAssigned.With("login", "user %s already has the login %q", c.UserID, u.Login)
+		}
+		return []Event{LoginAssigned{Login: c.Login}}, nil
+	case IssueSetupLink:
+		if err := u.active(c.UserID); err != nil {
+			return nil, err
+		}
+		if u.Login == "" {
+			return nil, ErrNoLogin.With("", "user %s has no login; set-up links are for users who sign in", c.UserID)
+		}
+		return []Event{SetupLinkIssued{ExpiresAt: c.ExpiresAt.UTC()}}, nil
+	case SetPassword:
+		if err := u.active(c.UserID); err != nil {
+			return nil, err
+		}
+		return []Event{PasswordSet{}}, nil
+	case ChangePassword:
+		if err := u.active(c.UserID); err != nil {
+			return nil, err
+		}
+		if !u.HasPassword {
+			return nil, ErrNoPassword.With("", "user %s has not set a password yet", c.UserID)
+		}
+		return []Event{PasswordChanged{}}, nil
+	case DisableUser:
+		if err := u.active(c.UserID); err != nil {
+			return nil, err
+		}
+		return []Event{UserDisabled{}}, nil
+	case EnableUser:
+		if u.Version == 0 {
+			return nil, ErrUserNotFound.With("", "user %s does not exist", c.UserID)
+		}
+		if !u.Disabled {
+			return nil, ErrUserEnabled.With("", "user %s is not disabled", c.UserID)
+		}
+		return []Event{UserEnabled{}}, nil
 	case IssueToken:
 		if u.Version == 0 {
 			return nil, ErrUserNotFound.With("", "user %s does not exist", c.UserID)
@@ -186,4 +420,15 @@ func (u *User) Decide(cmd Command, _ Meta, facts Facts) ([]Event, error) {
 		return nil, ErrTokenNotFound.With("token_id", "token %s is not an active token of user %s", c.TokenID, c.UserID)
 	}
 	return nil, unexpectedCommand(cmd)
+}
+
+// active returns an error unless the user exists and is not disabled.
+func (u *User) active(id string) error {
+	if u.Version == 0 {
+		return ErrUserNotFound.With("", "user %s does not exist", id)
+	}
+	if u.Disabled {
+		return ErrUserDisabled.With("", "user %s is disabled", id)
+	}
+	return nil
 }

@@ -344,6 +344,18 @@ func (n *historyNames) describe(e domain.Envelope) string {
 		return "Wydano token dostępu"
 	case domain.TokenRevoked:
 		return "Unieważniono token dostępu"
+	case domain.LoginAssigned:
+		return fmt.Sprintf("Nadano login %s", p.Login)
+	case domain.SetupLinkIssued:
+		return fmt.Sprintf("Wydano jednorazowy link do ustawienia hasła, ważny do %s", p.ExpiresAt.In(domain.Warsaw).Format("2006-01-02 15:04"))
+	case domain.PasswordSet:
+		return "Ustawiono hasło"
+	case domain.PasswordChanged:
+		return "Zmieniono hasło"
+	case domain.UserDisabled:
+		return "Zablokowano konto użytkownika"
+	case domain.UserEnabled:
+		return "Odblokowano konto użytkownika"
 	case domain.FamilyCaseOpened:
 		return fmt.Sprintf("Otwarto sprawę rodziny w dniu %s: wnioskodawca %s, gospodarstwo domowe: %s; koordynator: %s (%s); zgłoszenie: %s",
 			p.OpenedOn, applicant(p.Household), polish.Persons.Count(len(p.Household)), p.Coordinator.Name, p.Coordinator.Institution,

@@ -12,6 +12,9 @@ import (
 // UserView is a user with their tokens (hashes only).
 type UserView struct {
 	ID            string         `json:"id"`
+	Login         string         `json:"login,omitempty"`
+	Disabled      bool           `json:"disabled,omitempty"`
+	HasPassword   bool           `json:"has_password,omitempty"`
 	Name          string         `json:"name"`
 	Role          domain.Role    `json:"role"`
 	InstitutionID string         `json:"institution_id,omitempty"`
@@ -36,7 +39,7 @@ func (*Users) Name() string { return "users" }
 
 // Handles implements Projection.
 func (*Users) Handles(t string) bool {
-	return t == domain.UserRegistered{}.EventType() || t == domain.TokenIssued{}.EventType() || t == domain.TokenRevoked{}.EventType()
+	return domain.EventAggregate(t) == domain.AggregateUser
 }
 
 // Apply implements Projection.
@@ -48,7 +51,7 @@ func (p *Users) Apply(env domain.Envelope) error {
 		return nil
 	}
 	if e, ok := env.Payload.(domain.UserRegistered); ok {
-		p.byID[env.AggregateID] = &UserView{ID: env.AggregateID, Name: e.Name, Role: e.Role, InstitutionID: e.InstitutionID, WorkerID: e.WorkerID,
+		p.byID[env.AggregateID] = &UserView{ID: env.AggregateID, Login: e.Login, Name: e.Name, Role: e.Role, InstitutionID: e.InstitutionID, WorkerID: e.WorkerID,
 			Tokens: []domain.Token{}, Version: env.AggregateVersion}
 		return nil
 	}
@@ -59,6 +62,14 @@ func (p *Users) Apply(env domain.Envelope) error {
 	case domain.TokenIssued:
 		v.Tokens = append(v.Tokens, domain.Token{ID: e.TokenID, Hash: e.Hash, ExpiresAt: e.ExpiresAt})
 		p.byHash[e.Hash] = v.ID
+	case domain.LoginAssigned:
+		v.Login = e.Login
+	case domain.PasswordSet:
+		v.HasPassword = true
+	case domain.UserDisabled:
+		v.Disabled = true
+	case domain.UserEnabled:
+		v.Disabled = false
 	case domain.TokenRevoked:
 		for i := range v.Tokens {
 			if v.Tokens[i].ID == e.TokenID {
@@ -76,7 +87,7 @@ func (p *Users) ByTokenHash(hash string, now time.Time) (UserView, bool) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	u := p.byID[p.byHash[hash]]
-	if u == nil {
+	if u == nil || u.Disabled {
 		return UserView{}, false
 	}
 	for _, t := range u.Tokens {

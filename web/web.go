@@ -1,6 +1,7 @@
 // Package web serves the dashboards: pages under / for the animators,
 // coordinators, workers, auditors and evaluators. A page is a shell the
-// browser fills in by reading the JSON API with the user's token, so it
+// browser fills in by reading the JSON API with the user's session (a
+// cookie set when they sign in with their login and password), so it
 // shows exactly what the API lets that user see; it refreshes itself when
 // the API's event stream (GET /api/v1/stream) says the read models moved.
 // Everything is embedded in the binary: no CDN, no build step.
@@ -20,6 +21,8 @@ var assets embed.FS
 var Pages = []string{
 	"/",
 	"/login",
+	"/setup",
+	"/password",
 	"/families",
 	"/families/{id}",
 	"/partnerships/{id}",

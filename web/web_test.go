@@ -35,6 +35,8 @@ func TestPagesAndAssets(t *testing.T) {
 	}{
 		{"/", http.StatusOK, "text/html; charset=utf-8", `<script type="module" src="/assets/app.js">`},
 		{"/login", http.StatusOK, "text/html; charset=utf-8", `<main id="main"`},
+		{"/setup", http.StatusOK, "text/html; charset=utf-8", `<main id="main"`},
+		{"/password", http.StatusOK, "text/html; charset=utf-8", `<main id="main"`},
 		{"/families", http.StatusOK, "text/html; charset=utf-8", `<main id="main"`},
 		{"/families/0192f0c4-0000-7000-8000-000000000001", http.StatusOK, "text/html; charset=utf-8", `<main id="main"`},
 		{"/partnerships/0192f0c4-0000-7000-8000-000000000002", http.StatusOK, "text/html; charset=utf-8", `<main id="main"`},

@@ -157,14 +157,29 @@ func (b *browser) waitRendered(what string, after int) {
 	b.waitFor(what, fmt.Sprintf(`Number(document.getElementById('main').dataset.rendered || 0) > %d`, after), 15*time.Second)
 }
 
-// signIn signs in with a token on the sign-in page.
-func (b *browser) signIn(base, token string) {
+// signIn signs in with a login and password on the sign-in page, after
+// signing out whoever was signed in.
+func (b *browser) signIn(base string, who demoSignIn) {
 	b.t.Helper()
+	b.do("sign out", chromedp.Navigate(base+"/login"), chromedp.WaitVisible(chromedp.CSS("#login")))
+	b.eval("sign out", `fetch('/api/v1/session', {method: 'DELETE'}).then(() => true)`, nil)
 	b.do("sign in",
 		chromedp.Navigate(base+"/login"),
-		chromedp.WaitVisible(chromedp.CSS("#token")),
-		chromedp.SendKeys(chromedp.CSS("#token"), token),
+		chromedp.WaitVisible(chromedp.CSS("#password")),
+		chromedp.SendKeys(chromedp.CSS("#username"), who.Login),
+		chromedp.SendKeys(chromedp.CSS("#password"), who.Password),
 		chromedp.Click(chromedp.CSS("#login button[type=submit]")),
 	)
-	b.waitRendered("first page after sign-in", 0)
+	b.waitFor("first page after sign-in", `location.pathname !== '/login' && Number(document.getElementById('main').dataset.rendered || 0) > 0`, 15*time.Second)
+}
+
+// demoSignInsOf reads the demo users' logins and passwords serve --demo
+// wrote, by role.
+func demoSignInsOf(t *testing.T, dir string) map[string]demoSignIn {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(dir, DemoPasswordsFile))
+	require.NoError(t, err)
+	var out map[string]demoSignIn
+	require.NoError(t, json.Unmarshal(raw, &out))
+	return out
 }

@@ -55,14 +55,16 @@ func TestDashboardsInABrowser(t *testing.T) {
 	addr := freeAddr(t)
 	base, stop := startServe(t, "--data", dir, "--demo", "--http", addr)
 	tokens := demoTokensOf(t, dir)
+	signIns := demoSignInsOf(t, dir)
 	b := newBrowser(t, 4*time.Minute)
 
-	t.Run("a page without a token asks to sign in", func(t *testing.T) {
-		b.do("open", chromedp.Navigate(base+"/families"), chromedp.WaitVisible(chromedp.CSS("#token")))
+	t.Run("a page without a session asks to sign in", func(t *testing.T) {
+		b.do("open", chromedp.Navigate(base+"/families"), chromedp.WaitVisible(chromedp.CSS("#password")))
 		var path string
 		b.eval("path", `location.pathname + location.search`, &path)
 		assert.Equal(t, "/login?next=%2Ffamilies", path)
-		b.do("bad token", chromedp.SendKeys(chromedp.CSS("#token"), "koop_not-a-token"), chromedp.Click(chromedp.CSS("#login button[type=submit]")))
+		b.do("wrong password", chromedp.SendKeys(chromedp.CSS("#username"), "ewa.przykladowa"),
+			chromedp.SendKeys(chromedp.CSS("#password"), "to nie jest hasło"), chromedp.Click(chromedp.CSS("#login button[type=submit]")))
 		b.waitFor("refusal", `document.getElementById('login-error').textContent.length > 0`, 5*time.Second)
 		b.screenshot("login")
 	})
@@ -72,7 +74,7 @@ func TestDashboardsInABrowser(t *testing.T) {
 	require.Len(t, dash.Partnerships, 4, "the four partnerships of the seed texts")
 
 	t.Run("overview shows the API's numbers", func(t *testing.T) {
-		b.signIn(base, tokens["animator"])
+		b.signIn(base, signIns["animator"])
 		b.waitFor("overall", `document.querySelector('[data-group="overall"]')`, 10*time.Second)
 		groups := append([]api.DashboardGroup{dash.Overall}, dash.Partnerships...)
 		for i, g := range groups {
@@ -163,7 +165,7 @@ func TestDashboardsInABrowser(t *testing.T) {
 	t.Run("the families list of the coordinator", func(t *testing.T) {
 		var all api.List[projections.FamilySummary]
 		require.Equal(t, http.StatusOK, getJSON(t, base+"/api/v1/families", tokens["coordinator"], &all))
-		b.signIn(base, tokens["coordinator"])
+		b.signIn(base, signIns["coordinator"])
 		b.open(base + "/families")
 		var count string
 		b.eval("count", `document.querySelector('[data-k="count"]').dataset.value`, &count)
@@ -245,7 +247,7 @@ func TestDashboardsInABrowser(t *testing.T) {
 		var me api.Principal
 		require.Equal(t, http.StatusOK, getJSON(t, base+"/api/v1/me", tokens["worker"], &me))
 		require.Equal(t, http.StatusOK, getJSON(t, base+"/api/v1/workers/"+me.WorkerID+"/caseload", tokens["worker"], &c))
-		b.signIn(base, tokens["worker"])
+		b.signIn(base, signIns["worker"])
 		b.open(base + "/caseload")
 		var families, overdue, upcoming string
 		b.eval("families", `document.querySelector('.tile[data-k="families"]').dataset.value`, &families)
@@ -282,7 +284,7 @@ func TestDashboardsInABrowser(t *testing.T) {
 	t.Run("the evaluator's indicators", func(t *testing.T) {
 		var ev api.Evaluation
 		require.Equal(t, http.StatusOK, getJSON(t, base+"/api/v1/evaluation", tokens["evaluator"], &ev))
-		b.signIn(base, tokens["evaluator"])
+		b.signIn(base, signIns["evaluator"])
 		b.open(base + "/evaluation")
 		b.waitFor("indicators", `document.querySelector('[data-group="overall"] [data-k="families_enrolled"]')`, 20*time.Second)
 		for _, g := range append(ev.Partnerships, ev.Overall) {
@@ -333,7 +335,7 @@ func TestDashboardsInABrowser(t *testing.T) {
 	})
 
 	t.Run("on a tablet nothing runs off the side", func(t *testing.T) {
-		b.signIn(base, tokens["coordinator"])
+		b.signIn(base, signIns["coordinator"])
 		b.do("tablet", chromedp.EmulateViewport(820, 1180))
 		for _, page := range []string{"/", "/caseload", "/families/" + familyID} {
 			b.open(base + page)
@@ -355,7 +357,7 @@ func TestDashboardsInABrowser(t *testing.T) {
 	})
 
 	t.Run("the page says when it is disconnected and reconnects", func(t *testing.T) {
-		b.signIn(base, tokens["animator"])
+		b.signIn(base, signIns["animator"])
 		b.waitFor("live", `document.getElementById('live').dataset.state === 'on'`, 10*time.Second)
 		require.Equal(t, 0, stop())
 		b.waitFor("disconnected", `document.getElementById('live').dataset.state === 'off'`, 10*time.Second)

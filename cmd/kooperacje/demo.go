@@ -370,7 +370,7 @@ func demoTokens(run func(string, domain.Command, time.Time, string) error, dataD
 	now := time.Now().UTC()
 	for _, u := range demoUsers {
 		uid := demoID("user", string(u.role))
-		reg := domain.RegisterUser{UserID: uid, Name: u.name, Role: u.role}
+		reg := domain.RegisterUser{UserID: uid, Name: u.name, Role: u.role, Login: demoLogins[u.role]}
 		if u.institution != "" {
 			reg.InstitutionID = demoID("institution", u.institution)
 		}

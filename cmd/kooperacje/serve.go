@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kooperacje/kooperacje/api"
+	"github.com/kooperacje/kooperacje/credentials"
 	"github.com/kooperacje/kooperacje/domain"
 	"github.com/kooperacje/kooperacje/eventstore"
 	"github.com/kooperacje/kooperacje/projections"
@@ -33,6 +34,7 @@ type serveConfig struct {
 	logLevel        string
 	accessRetention time.Duration
 	cacheEntries    int
+	behindTLSProxy  bool
 }
 
 func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
@@ -44,6 +46,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.BoolVar(&c.demo, "demo", false, "load the demo partnerships and users (tokens in <data>/demo-tokens.json)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&c.accessRetention, "access-log-retention", 2*365*24*time.Hour, "how long the log of reads of personal data is kept (0: for ever)")
+	fs.BoolVar(&c.behindTLSProxy, "behind-tls-proxy", false, "a proxy terminates TLS in front of the engine: mark the session cookie Secure and throttle sign-ins by the address the proxy appends to X-Forwarded-For")
 	fs.IntVar(&c.cacheEntries, "cache-entries", domain.DefaultCacheEntries, "aggregate states kept in memory between commands (0: none, every command loads what it needs)")
 	if err := parseFlags(fs, args); err != nil {
 		return c, err
@@ -75,6 +78,7 @@ type engine struct {
 	families     *projections.Families
 	indicators   *projections.Indicators
 	keys         *vault.Keyring
+	creds        *credentials.Store
 	api          *api.Server
 }
 
@@ -117,9 +121,15 @@ func startEngine(ctx context.Context, c serveConfig, log *slog.Logger) (*engine,
 		store.Close()
 		return nil, err
 	}
+	if e.creds, err = credentials.Open(ctx, store.JetStream(), store.Replicas(), credentials.DefaultSessionPolicy.MaxAge, credentials.DefaultParams); err != nil {
+		_ = e.runner.Stop(ctx)
+		keys.Close()
+		store.Close()
+		return nil, err
+	}
 	reg := prometheus.NewRegistry()
 	registerStoreMetrics(reg, store)
-	e.api = api.New(api.Config{Access: access, Handler: e.handler, Runner: e.runner, Institutions: e.institutions, Partnerships: e.partnerships,
+	e.api = api.New(api.Config{Credentials: e.creds, BehindTLSProxy: c.behindTLSProxy, Access: access, Handler: e.handler, Runner: e.runner, Institutions: e.institutions, Partnerships: e.partnerships,
 		Users: e.users, Families: e.families, Indicators: e.indicators, Events: store, Keys: keys, Stream: store, Pseudonyms: keys, Store: store, Logger: log, Registry: reg})
 	return e, nil
 }
@@ -176,8 +186,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		log.Info("group commits are staged in " + where)
 	}
+	var signIns map[string]demoSignIn
 	if c.demo {
 		if err := loadDemo(ctx, e.handler, c.data); err != nil {
+			return err
+		}
+		if signIns, err = demoPasswords(ctx, e.handler, e.creds, c.data); err != nil {
 			return err
 		}
 	}
@@ -237,7 +251,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "  NATS:       %s  (nats --server %s --nkey %s stream info %s)\n", u, u, e.store.NKeyPath(), c.stream)
 	}
 	if c.demo {
-		fmt.Fprintf(stdout, "  Demo:       tokens in %s\n", filepath.Join(c.data, DemoTokensFile))
+		fmt.Fprintf(stdout, "  Demo:       tokens in %s, passwords in %s\n", filepath.Join(c.data, DemoTokensFile), filepath.Join(c.data, DemoPasswordsFile))
+		printDemoSignIns(stdout, signIns)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -313,7 +328,16 @@ func bootstrapAdmin(ctx context.Context, e *engine, dataDir string, log *slog.Lo
 	}
 	system := domain.Meta{Actor: domain.Actor{UserID: uid, Role: domain.RoleSystem}, Reason: "pierwsze uruchomienie: administrator"}
 	if _, ok := e.users.Get(uid); !ok {
-		if _, err := e.handler.Execute(ctx, domain.RegisterUser{UserID: uid, Name: "Administrator", Role: domain.RoleAdmin}, system, 0); err != nil {
+		// The login "admin" signs in once the administrator gave themselves
+		// a password through a set-up link (docs/operations.md).
+		// A start cut off after reserving it for another id leaves the
+		// administrator without a login, never unable to start.
+		login := "admin"
+		if err := e.creds.ReserveLogin(ctx, login, uid); err != nil {
+			log.Warn("the first administrator gets no login", "err", err)
+			login = ""
+		}
+		if _, err := e.handler.Execute(ctx, domain.RegisterUser{UserID: uid, Login: login, Name: "Administrator", Role: domain.RoleAdmin}, system, 0); err != nil {
 			return fmt.Errorf("bootstrap admin: %w", err)
 		}
 	}

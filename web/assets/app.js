@@ -1,13 +1,13 @@
-// The dashboards' script: signs in with a token, reads the JSON API with
-// it, renders the page the path names, and refreshes the page when the
+// The dashboards' script: signs in with a login and password (the API
+// keeps the session in an HttpOnly cookie the script never sees), reads
+// the JSON API with it, renders the page the path names, and refreshes the page when the
 // API's event stream says the read models moved. Everything shown comes
 // from the API, so a page shows no more than the API lets the user see.
 // Text goes into the page as text nodes, never as HTML.
 
-import { t, lang, setLang, num, locale, count, nounForm } from './i18n.js';
+import { t, lang, setLang, num, locale, count, nounForm, tf } from './i18n.js';
 import { barChart, stackedBars, spreadChart } from './charts.js';
 
-const TOKEN = 'koop_token';
 const sectorsOrder = ['social_assistance', 'family_support', 'labour', 'education', 'health', 'justice', 'police', 'housing', 'ngo', 'other', 'client', 'coordinator'];
 const familyStages = ['opened', 'diagnosis_in_progress', 'diagnosed', 'contract_drafted', 'contract_in_force', 'contract_ended', 'closed'];
 const actionSeries = ['completed', 'open', 'overdue', 'missed'];
@@ -21,10 +21,6 @@ const state = {
 
 // ---- The API ----------------------------------------------------------
 
-function token() {
-  return sessionStorage.getItem(TOKEN) || '';
-}
-
 /** ApiError is a problem (RFC 9457) the API answered. */
 class ApiError extends Error {
   constructor(status, problem) {
@@ -35,11 +31,11 @@ class ApiError extends Error {
 }
 
 async function get(path) {
-  const res = await fetch(path, { headers: { Authorization: `Bearer ${token()}`, Accept: 'application/json' } });
+  const res = await fetch(path, { headers: { Accept: 'application/json' }, credentials: 'same-origin' });
   const pos = Number(res.headers.get('X-Koop-Position') || 0);
   if (pos > state.position) state.position = pos;
   if (res.status === 401) {
-    signOut();
+    toSignIn(true);
     throw new ApiError(401, {});
   }
   if (!res.ok) {
@@ -65,11 +61,34 @@ function may(what) {
   return roles.includes(role);
 }
 
-function signOut() {
-  sessionStorage.removeItem(TOKEN);
-  if (location.pathname !== '/login') {
-    location.assign(`/login?next=${encodeURIComponent(location.pathname + location.search)}`);
+/** send sends a JSON body and answers the response with its decoded body (a problem on failure). */
+async function send(method, path, body) {
+  const res = await fetch(path, {
+    method,
+    headers: { Accept: 'application/json', 'Content-Type': 'application/json' },
+    credentials: 'same-origin',
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  let data = {};
+  try {
+    data = await res.json();
+  } catch {
+    // no body (204)
   }
+  return { res, data };
+}
+
+/** toSignIn goes to the sign-in page, back here afterwards; expired says the session ended. */
+function toSignIn(expired) {
+  if (location.pathname === '/login') return;
+  const q = new URLSearchParams({ next: location.pathname + location.search });
+  if (expired) q.set('expired', '1');
+  location.assign(`/login?${q}`);
+}
+
+async function signOut() {
+  await fetch('/api/v1/session', { method: 'DELETE', credentials: 'same-origin' }).catch(() => {});
+  location.assign('/login');
 }
 
 // ---- Building the page ------------------------------------------------
@@ -445,26 +464,155 @@ async function evaluationPage() {
   ];
 }
 
+/** field is a labelled input with the place for its problem below it. */
+function field(id, label, attrs = {}) {
+  const input = h('input', { id, name: id, required: true, 'aria-describedby': `${id}-error`, ...attrs });
+  return {
+    input,
+    nodes: [h('label', { for: id }, label), input, h('p', { class: 'error field-error', id: `${id}-error`, role: 'alert' })],
+    problem(text) {
+      document.getElementById(`${id}-error`).textContent = text || '';
+      if (text) input.setAttribute('aria-invalid', 'true');
+      else input.removeAttribute('aria-invalid');
+    },
+  };
+}
+
+/** passwordProblem says in the page's language what is wrong with a new password the API refused. */
+function passwordProblem(p) {
+  const d = p.detail || '';
+  if (/at least/.test(d)) return t('password.short');
+  if (/login/.test(d)) return t('password.login');
+  if (/well-known|repeated/.test(d)) return t('password.guessable');
+  if (/same as the old/.test(d)) return t('password.same');
+  return d;
+}
+
+function safeNext() {
+  const next = new URLSearchParams(location.search).get('next') || '/';
+  return next.startsWith('/') && !next.startsWith('//') ? next : '/';
+}
+
 function loginPage() {
-  const input = h('input', { id: 'token', type: 'password', autocomplete: 'off', required: true, spellcheck: 'false' });
+  const q = new URLSearchParams(location.search);
+  const login = field('username', t('login.login'), { type: 'text', autocomplete: 'username', autocapitalize: 'none', spellcheck: 'false', value: q.get('login') || '' });
+  const password = field('password', t('login.password'), { type: 'password', autocomplete: 'current-password' });
   const msg = h('p', { class: 'error', role: 'alert', id: 'login-error' });
-  const form = h('form', { class: 'card login', id: 'login' },
-    h('h1', {}, t('login.title')), h('p', {}, t('login.intro')),
-    h('label', { for: 'token' }, t('login.token')), input, msg,
-    h('button', { type: 'submit' }, t('login.submit')));
+  const button = h('button', { type: 'submit' }, t('login.submit'));
+  const form = h('form', { class: 'card login', id: 'login', novalidate: true },
+    h('h1', {}, t('login.title')),
+    q.get('expired') ? h('p', { class: 'notice', id: 'login-expired', role: 'status' }, t('login.expired')) : h('p', {}, t('login.intro')),
+    ...login.nodes, ...password.nodes, msg, button);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     msg.textContent = '';
-    const res = await fetch('/api/v1/me', { headers: { Authorization: `Bearer ${input.value.trim()}` } });
-    if (!res.ok) {
-      msg.textContent = t('login.bad');
+    login.problem('');
+    password.problem('');
+    if (!login.input.value.trim()) {
+      login.problem(t('required'));
+      login.input.focus();
       return;
     }
-    sessionStorage.setItem(TOKEN, input.value.trim());
-    const next = new URLSearchParams(location.search).get('next') || '/';
-    location.assign(next.startsWith('/') && !next.startsWith('//') ? next : '/');
+    if (!password.input.value) {
+      password.problem(t('required'));
+      password.input.focus();
+      return;
+    }
+    button.disabled = true;
+    try {
+      const { res, data } = await send('POST', '/api/v1/session', { login: login.input.value.trim(), password: password.input.value });
+      if (res.ok) {
+        location.assign(safeNext());
+        return;
+      }
+      password.input.value = '';
+      if (res.status === 429) {
+        msg.textContent = tf('login.throttled', Number(res.headers.get('Retry-After') || 1));
+      } else if (res.status === 401) {
+        msg.textContent = t('login.bad');
+      } else if (data.field === 'login') {
+        login.problem(t('login.badlogin'));
+      } else {
+        msg.textContent = data.detail || `HTTP ${res.status}`;
+      }
+      msg.dataset.code = data.code || String(res.status);
+      password.input.focus();
+    } catch {
+      msg.textContent = t('offline');
+    } finally {
+      button.disabled = false;
+    }
   });
   return [form];
+}
+
+/** newPasswordForm is the form of a new password typed twice, for the set-up and change pages. */
+function newPasswordForm(id, title, intro, withOld, submit) {
+  const old = withOld ? field('old_password', t('password.old'), { type: 'password', autocomplete: 'current-password' }) : null;
+  const pw = field('new_password', t('password.new'), { type: 'password', autocomplete: 'new-password', minlength: 10 });
+  const again = field('repeat_password', t('password.repeat'), { type: 'password', autocomplete: 'new-password' });
+  const msg = h('p', { class: 'error', role: 'alert', id: `${id}-error` });
+  const button = h('button', { type: 'submit' }, t('password.submit'));
+  const form = h('form', { class: 'card login', id, novalidate: true },
+    h('h1', {}, title), h('p', {}, intro), h('p', { class: 'muted' }, t('password.rules')),
+    ...(old ? old.nodes : []), ...pw.nodes, ...again.nodes, msg, button);
+  const fields = { old_password: old, new_password: pw, password: pw, repeat_password: again };
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    msg.textContent = '';
+    for (const f of [old, pw, again]) if (f) f.problem('');
+    if (old && !old.input.value) {
+      old.problem(t('required'));
+      old.input.focus();
+      return;
+    }
+    if ([...pw.input.value].length < 10) {
+      pw.problem(t('password.short'));
+      pw.input.focus();
+      return;
+    }
+    if (pw.input.value !== again.input.value) {
+      again.problem(t('password.mismatch'));
+      again.input.focus();
+      return;
+    }
+    button.disabled = true;
+    try {
+      const { res, data } = await submit(old ? old.input.value : '', pw.input.value);
+      if (res.ok) {
+        form.replaceChildren(h('h1', {}, title), h('p', { class: 'notice', id: `${id}-done`, role: 'status' }, ...done(data)));
+        return;
+      }
+      const f = fields[data.field];
+      if (data.code === 'old_password_wrong') old.problem(t('password.oldwrong'));
+      else if (res.status === 429) msg.textContent = tf('login.throttled', Number(res.headers.get('Retry-After') || 1));
+      else if (data.code === 'setup_link_invalid') msg.textContent = t('setup.invalid');
+      else if (data.code === 'setup_link_expired') msg.textContent = t('setup.expired');
+      else if (f) f.problem(passwordProblem(data));
+      else msg.textContent = data.detail || `HTTP ${res.status}`;
+      msg.dataset.code = data.code || String(res.status);
+    } catch {
+      msg.textContent = t('offline');
+    } finally {
+      button.disabled = false;
+    }
+  });
+  const done = (data) => (withOld
+    ? [t('password.changed')]
+    : [tf('setup.done', data.login || ''), ' ', h('a', { href: `/login?login=${encodeURIComponent(data.login || '')}` }, t('login.submit'))]);
+  return [form];
+}
+
+function setupPage() {
+  const token = new URLSearchParams(location.hash.slice(1)).get('token') || '';
+  if (!token) return [h('section', { class: 'card login' }, h('h1', {}, t('setup.title')), h('p', { class: 'notice', id: 'setup-error' }, t('setup.invalid')))];
+  return newPasswordForm('setup', t('setup.title'), t('setup.intro'), false,
+    (_, password) => send('POST', '/api/v1/setup', { token, password }));
+}
+
+function passwordPage() {
+  return newPasswordForm('change-password', t('password.title'), t('password.intro'), true,
+    (oldPassword, newPassword) => send('POST', '/api/v1/password', { old_password: oldPassword, new_password: newPassword }));
 }
 
 const routes = [
@@ -474,7 +622,11 @@ const routes = [
   [/^\/partnerships\/([^/]+)$/, partnershipPage],
   [/^\/caseload$/, caseloadPage],
   [/^\/evaluation$/, evaluationPage],
+  [/^\/password$/, async () => passwordPage()],
 ];
+
+// Pages shown without signing in.
+const openPages = { '/login': loginPage, '/setup': setupPage };
 
 function page() {
   for (const [re, fn] of routes) {
@@ -538,7 +690,8 @@ function setLive(s) {
 // evaluation replays the whole history on each read: at most every 10 s.
 let refreshTimer = null;
 function scheduleRefresh() {
-  if (refreshTimer) return;
+  // A form being filled in is not redrawn under the user's hands.
+  if (refreshTimer || location.pathname === '/password') return;
   const wait = location.pathname === '/evaluation' ? 10000 : 150;
   refreshTimer = setTimeout(() => {
     refreshTimer = null;
@@ -557,9 +710,9 @@ async function live() {
     const ctl = new AbortController();
     let watchdog = setTimeout(() => ctl.abort(), 40000);
     try {
-      const res = await fetch('/api/v1/stream', { headers: { Authorization: `Bearer ${token()}` }, signal: ctl.signal, cache: 'no-store' });
+      const res = await fetch('/api/v1/stream', { credentials: 'same-origin', signal: ctl.signal, cache: 'no-store' });
       if (res.status === 401) {
-        signOut();
+        toSignIn(true);
         return;
       }
       if (!res.ok || !res.body) throw new Error(`stream: HTTP ${res.status}`);
@@ -623,6 +776,9 @@ function chrome() {
   const out = document.getElementById('signout');
   out.textContent = t('signout');
   out.hidden = !state.me;
+  const pw = document.getElementById('change-password-link');
+  pw.textContent = t('password.link');
+  pw.hidden = !(state.me && state.me.login);
   const live = document.getElementById('live');
   if (live.dataset.state) live.textContent = t(`live.${live.dataset.state}`);
 }
@@ -631,28 +787,35 @@ async function start() {
   document.getElementById('lang').addEventListener('click', () => {
     setLang(lang() === 'pl' ? 'en' : 'pl');
     chrome();
-    if (location.pathname === '/login') {
-      document.getElementById('main').replaceChildren(...loginPage());
+    if (openPages[location.pathname]) {
+      document.getElementById('main').replaceChildren(...openPages[location.pathname]());
     } else {
       refresh();
     }
   });
   document.getElementById('signout').addEventListener('click', () => signOut());
-  if (location.pathname === '/login') {
+  if (openPages[location.pathname]) {
     chrome();
     document.getElementById('live').hidden = true;
-    document.getElementById('main').replaceChildren(...loginPage());
+    const main = document.getElementById('main');
+    main.replaceChildren(...openPages[location.pathname]());
+    main.dataset.rendered = '1';
+    const first = main.querySelector('input');
+    if (first) first.focus();
     return;
   }
-  if (!token()) {
-    signOut();
+  const res = await fetch('/api/v1/session', { headers: { Accept: 'application/json' }, credentials: 'same-origin' }).catch(() => null);
+  if (!res || res.status === 401) {
+    let problem = {};
+    try {
+      problem = res ? await res.json() : {};
+    } catch {
+      // not a problem document
+    }
+    toSignIn(problem.code === 'session_expired');
     return;
   }
-  try {
-    state.me = await get('/api/v1/me');
-  } catch {
-    return; // signed out
-  }
+  state.me = await res.json();
   chrome();
   await refresh();
   live();
