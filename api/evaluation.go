@@ -121,14 +121,13 @@ func EncodeEvaluation(ev Evaluation) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// evaluation answers GET /api/v1/evaluation?as_of=DAY: the document
-// `kooperacje evaluate --as-of DAY` writes, replayed from the stream on
-// every request (no as_of: everything).
-func (s *Server) evaluation(w http.ResponseWriter, r *http.Request, _ Principal) {
+// evaluationOf replays the document a request asks for (as_of, by), or
+// writes the problem and answers false.
+func (s *Server) evaluationOf(w http.ResponseWriter, r *http.Request) (Evaluation, bool) {
 	if s.Stream == nil || s.Pseudonyms == nil {
 		writeProblem(w, Problem{Status: http.StatusServiceUnavailable, Code: "evaluation_unavailable",
 			Detail: "this server is not configured to replay the stream", Instance: r.URL.Path})
-		return
+		return Evaluation{}, false
 	}
 	var until projections.Until
 	var day domain.Date
@@ -136,17 +135,28 @@ func (s *Server) evaluation(w http.ResponseWriter, r *http.Request, _ Principal)
 		d, err := domain.ParseDate(v)
 		if err != nil {
 			s.writeError(w, r, domain.Invalid("as_of", "%v", err))
-			return
+			return Evaluation{}, false
 		}
 		day, until.OccurredAt = d, EndOfDay(d)
 	}
 	ev, err := Evaluate(r.Context(), s.Stream, s.Pseudonyms, until, day, projections.Grouping(r.URL.Query().Get("by")))
 	if err != nil {
 		s.writeError(w, r, err)
-		return
+		return Evaluation{}, false
 	}
 	if ev.Replay.SkippedUnknown > 0 {
 		s.log.Warn("evaluation: events of unknown types were skipped", "skipped", ev.Replay.SkippedUnknown)
+	}
+	return ev, true
+}
+
+// evaluation answers GET /api/v1/evaluation?as_of=DAY: the document
+// `kooperacje evaluate --as-of DAY` writes, replayed from the stream on
+// every request (no as_of: everything).
+func (s *Server) evaluation(w http.ResponseWriter, r *http.Request, _ Principal) {
+	ev, ok := s.evaluationOf(w, r)
+	if !ok {
+		return
 	}
 	b, err := EncodeEvaluation(ev)
 	if err != nil {
@@ -157,4 +167,36 @@ func (s *Server) evaluation(w http.ResponseWriter, r *http.Request, _ Principal)
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(b)
+}
+
+// Media types of the evaluation's spreadsheets.
+const (
+	XLSXType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+	CSVType  = "text/csv; charset=utf-8; header=present"
+)
+
+// evaluationExport answers GET /api/v1/evaluation/export.xlsx and
+// export.csv: the same document as a workbook or a Polish CSV, as an
+// attachment named after its day.
+func (s *Server) evaluationExport(xlsx bool) func(http.ResponseWriter, *http.Request, Principal) {
+	return func(w http.ResponseWriter, r *http.Request, _ Principal) {
+		ev, ok := s.evaluationOf(w, r)
+		if !ok {
+			return
+		}
+		render, ext, typ := EvaluationCSV, "csv", CSVType
+		if xlsx {
+			render, ext, typ = EvaluationWorkbook, "xlsx", XLSXType
+		}
+		b, err := render(ev)
+		if err != nil {
+			s.writeError(w, r, fmt.Errorf("evaluation export: %w", err))
+			return
+		}
+		w.Header().Set("Content-Type", typ)
+		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="wskazniki-%s.%s"`, ev.AsOf, ext))
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(b)
+	}
 }

@@ -302,6 +302,11 @@ func TestDashboardsInABrowser(t *testing.T) {
 		var links int
 		b.eval("nav", `document.querySelectorAll('nav a[href="/families"]').length`, &links)
 		assert.Zero(t, links, "the evaluator is not offered the families")
+		var xlsx, csv string
+		b.eval("download xlsx", `document.querySelector('#download-xlsx').textContent`, &xlsx)
+		b.eval("download csv", `document.querySelector('#download-csv').textContent`, &csv)
+		assert.Equal(t, "Pobierz arkusz (.xlsx)", xlsx)
+		assert.Equal(t, "Pobierz CSV (średnik, przecinek dziesiętny)", csv)
 		b.screenshot("evaluation")
 		b.open(base + "/families")
 		var code string

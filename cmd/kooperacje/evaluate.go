@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -44,7 +43,7 @@ func (s progressSource) Read(ctx context.Context, from, to uint64, fn projection
 }
 
 // evaluate replays the stream into the evaluation indicators and writes
-// indicators.json, indicators.csv and report.html: kooperacje evaluate
+// indicators.json, indicators.csv, indicators.xlsx and report.html: kooperacje evaluate
 // --out DIR [--as-of DAY | --from DAY --to DAY] [--sequence N |
 // --recorded-as-of TIME].
 func evaluate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -59,7 +58,7 @@ func evaluate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&from, "from", "", "with --to: also report the changes of the counters over the days from..to (docs/evaluation.md)")
 	fs.StringVar(&to, "to", "", "with --from: the last day of the period; the indicators stand as of it")
 	fs.StringVar(&by, "by", string(projections.ByPartnership), "how to group the partnerships: partnership (one group per municipality's PZK) or county (powiat)")
-	fs.StringVar(&out, "out", "", "directory to write indicators.json, indicators.csv and report.html into (required)")
+	fs.StringVar(&out, "out", "", "directory to write indicators.json, indicators.csv, indicators.xlsx and report.html into (required)")
 	fs.BoolVar(&quiet, "quiet", false, "no progress bar")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -166,7 +165,7 @@ func evaluate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	for _, name := range []string{"indicators.json", "indicators.csv", "report.html"} {
+	for _, name := range evaluationOutputs {
 		if err := os.WriteFile(filepath.Join(out, name), files[name], 0o644); err != nil {
 			return err
 		}
@@ -241,7 +240,10 @@ func subtract(a, b reflect.Value) reflect.Value {
 	return out
 }
 
-// evaluationFiles renders the three outputs.
+// evaluationOutputs are the files evaluate writes.
+var evaluationOutputs = []string{"indicators.json", "indicators.csv", "indicators.xlsx", "report.html"}
+
+// evaluationFiles renders the outputs.
 func evaluationFiles(ev evaluation) (map[string][]byte, error) {
 	js, err := api.EncodeEvaluation(ev)
 	if err != nil {
@@ -256,35 +258,15 @@ func evaluationFiles(ev evaluation) (map[string][]byte, error) {
 		}
 		rows[i] = r
 	}
-	var cs bytes.Buffer
-	cs.WriteString("\ufeff") // a BOM: spreadsheets then read UTF-8, Polish letters included
-	w := csv.NewWriter(&cs)
-	_ = w.Write([]string{"partnerstwo_id", "partnerstwo", "gmina", "poziom", "wskaznik", "opis", "wartosc", "stan_na"})
-	for i, g := range groups {
-		for _, r := range rows[i] {
-			_ = w.Write([]string{g.PartnershipID, groupName(g), g.Municipality, r.level, r.key, r.label, r.value, ev.AsOf.String()})
-		}
-	}
-	if ev.Period != nil {
-		// The period's rows: the changes of the counters, stan_na the
-		// period as an ISO 8601 interval.
-		for _, g := range append(slices.Clone(ev.Period.Partnerships), ev.Period.Overall) {
-			rs, err := flattenGroup(g)
-			if err != nil {
-				return nil, err
-			}
-			for _, r := range rs {
-				if r.value != "" {
-					_ = w.Write([]string{g.PartnershipID, groupName(g), g.Municipality, "zmiana/" + r.level, r.key, r.label, r.value, ev.Period.From.String() + "/" + ev.Period.To.String()})
-				}
-			}
-		}
-	}
-	w.Flush()
-	if err := w.Error(); err != nil {
+	cs, err := api.EvaluationCSV(ev)
+	if err != nil {
 		return nil, err
 	}
-	return map[string][]byte{"indicators.json": js, "indicators.csv": cs.Bytes(), "report.html": reportHTML(ev, groups, rows)}, nil
+	xlsx, err := api.EvaluationWorkbook(ev)
+	if err != nil {
+		return nil, err
+	}
+	return map[string][]byte{"indicators.json": js, "indicators.csv": cs, "indicators.xlsx": xlsx, "report.html": reportHTML(ev, groups, rows)}, nil
 }
 
 func groupName(g projections.IndicatorGroup) string {
@@ -391,86 +373,7 @@ func (o *orderedObject) walk(path []string, fn func([]string, any)) {
 	}
 }
 
-var polishWords = map[string]string{
-	"members_by_sector":              "Instytucje członkowskie wg sektora",
-	"members":                        "Instytucje członkowskie",
-	"sector_coverage":                "Liczba sektorów w PZK",
-	"services_by_sector":             "Usługi w koszyku wg sektora",
-	"services":                       "Usługi w koszyku",
-	"meetings_by_kind":               "Spotkania PZK wg rodzaju",
-	"meetings":                       "Spotkania PZK",
-	"formalized":                     "PZK sformalizowane",
-	"days_to_formalisation":          "Dni od inicjacji do formalizacji",
-	"members_left":                   "Instytucje, które wystąpiły",
-	"staff_support_by_kind":          "Wsparcie kadr wg formy",
-	"staff_support_hours":            "Godziny wsparcia kadr",
-	"teams_formed":                   "Powołane ZZK",
-	"team_size_at_forming":           "Średnia liczebność ZZK przy powołaniu",
-	"institutions_per_team":          "Średnia liczba instytucji w ZZK",
-	"sectors_per_team":               "Średnia liczba sektorów w ZZK",
-	"team_meetings":                  "Spotkania ZZK",
-	"team_family_months":             "Rodzino-miesiące pracy ZZK",
-	"team_meetings_per_family_month": "Spotkania ZZK na rodzino-miesiąc",
-	"families_enrolled":              "Rodziny objęte wsparciem",
-	"families_open":                  "Rodziny w toku (sprawy otwarte)",
-	"days_to_diagnosis":              "Dni od otwarcia do diagnozy",
-	"days_to_contract":               "Dni od otwarcia do podpisania kontraktu",
-	"contracts_signed":               "Podpisane kontrakty",
-	"sectors_per_contract":           "Średnia liczba sektorów w kontrakcie",
-	"actions_by_sector":              "Działania wg sektora",
-	"actions":                        "Działania",
-	"goals_by_achievement":           "Cele wg stopnia osiągnięcia (ostatnia ocena)",
-	"contract_endings":               "Zakończenia kontraktów wg przyczyny",
-	"case_outcomes":                  "Zamknięcia spraw wg rezultatu",
-	"reopenings":                     "Ponowne otwarcia spraw",
-	"n":                              "liczba",
-	"value":                          "wartość",
-	"min":                            "minimum",
-	"q1":                             "pierwszy kwartyl",
-	"median":                         "mediana",
-	"q3":                             "trzeci kwartyl",
-	"max":                            "maksimum",
-	"completed":                      "wykonane",
-	"missed":                         "niewykonane",
-	"overdue":                        "zaległe",
-	"open":                           "w toku",
-	"client":                         "klient",
-	"coordinator":                    "koordynator",
-}
-
-// indicatorValues says which enumeration of the domain the keys under an
-// indicator are values of, for their Polish labels (package polish).
-var indicatorValues = map[string]string{
-	"members_by_sector":     "sector",
-	"services_by_sector":    "sector",
-	"actions_by_sector":     "sector",
-	"meetings_by_kind":      "meeting",
-	"staff_support_by_kind": "support",
-	"goals_by_achievement":  "achievement",
-	"contract_endings":      "ending",
-	"case_outcomes":         "outcome",
-}
-
-func polishLabel(path []string) string {
-	parts := make([]string, len(path))
-	for i, p := range path {
-		if l, ok := polishWords[p]; ok {
-			parts[i] = l
-		} else if l, ok := polish.Labels[indicatorValues[parent(path, i)]][p]; ok {
-			parts[i] = l
-		} else {
-			parts[i] = p
-		}
-	}
-	return strings.Join(parts, " — ")
-}
-
-func parent(path []string, i int) string {
-	if i == 0 {
-		return ""
-	}
-	return path[i-1]
-}
+func polishLabel(path []string) string { return polish.IndicatorLabel(path) }
 
 // chartsOf are the indicators the report draws a bar chart of, one bar a
 // partnership.

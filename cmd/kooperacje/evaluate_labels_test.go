@@ -14,7 +14,7 @@ func TestTheReportNamesIndicatorValuesInPolish(t *testing.T) {
 	}{
 		{"a sector of the members", []string{"members_by_sector", "justice"}, "Instytucje członkowskie wg sektora — kuratela sądowa"},
 		{"the other sector", []string{"services_by_sector", "other"}, "Usługi w koszyku wg sektora — inne"},
-		{"a status of a sector's actions", []string{"actions_by_sector", "ngo", "overdue"}, "Działania wg sektora — organizacje pozarządowe — zaległe"},
+		{"a status of a sector's actions", []string{"actions_by_sector", "ngo", "overdue"}, "Działania wg sektora — organizacje pozarządowe — po terminie"},
 		{"the coordinator's own actions", []string{"actions_by_sector", "coordinator", "completed"}, "Działania wg sektora — koordynator — wykonane"},
 		{"the client's actions", []string{"actions_by_sector", "client", "open"}, "Działania wg sektora — klient — w toku"},
 		{"a goal not achieved", []string{"goals_by_achievement", "not_achieved"}, "Cele wg stopnia osiągnięcia (ostatnia ocena) — nieosiągnięty"},

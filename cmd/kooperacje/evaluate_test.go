@@ -19,6 +19,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/xuri/excelize/v2"
 
 	"github.com/kooperacje/kooperacje/api"
 	"github.com/kooperacje/kooperacje/domain"
@@ -79,7 +80,7 @@ func TestEvaluateTheDemoTwiceGivesTheSameFilesWithoutWhoTheFamiliesAre(t *testin
 		assert.Contains(t, stdout.String(), "report.html")
 	}
 	files := map[string][]byte{}
-	for _, name := range []string{"indicators.json", "indicators.csv", "report.html"} {
+	for _, name := range evaluationOutputs {
 		a, err := os.ReadFile(filepath.Join(outs[0], name))
 		require.NoError(t, err)
 		b, err := os.ReadFile(filepath.Join(outs[1], name))
@@ -115,6 +116,18 @@ func TestEvaluateTheDemoTwiceGivesTheSameFilesWithoutWhoTheFamiliesAre(t *testin
 	assert.True(t, bytes.HasPrefix(files["indicators.csv"], []byte("\xef\xbb\xbf")), "a UTF-8 BOM")
 	assert.Contains(t, string(files["indicators.csv"]), "Sieradz")
 	assert.Contains(t, string(files["indicators.csv"]), "Rodziny objęte wsparciem")
+	// The Polish convention: every row splits into as many columns as the
+	// header on semicolons, and the demo's means carry decimal commas.
+	lines := strings.Split(strings.TrimSuffix(string(files["indicators.csv"]), "\r\n"), "\r\n")
+	require.Len(t, lines, 1+4+1, "a header, a row per partnership and one overall")
+	for _, l := range lines[1:] {
+		assert.Equal(t, strings.Count(lines[0], ";"), strings.Count(l, ";"), "%s", l)
+	}
+	assert.Regexp(t, `;\d+,\d+;`, lines[len(lines)-1], "a decimal comma")
+	wb, err := excelize.OpenReader(bytes.NewReader(files["indicators.xlsx"]))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"Informacje", "Instytucje (PZK)", "Pracownicy (ZZK)", "Klienci (rodziny)", "Wsparcie kadr", "Słownik wskaźników"}, wb.GetSheetList())
+	_ = wb.Close()
 
 	report := string(files["report.html"])
 	assert.Contains(t, report, "<svg")

@@ -54,6 +54,22 @@ async function get(path) {
   return res.json();
 }
 
+/** download saves what an API route answers as a file: a link cannot
+ * carry the token, so the page fetches it and hands the browser a blob. */
+async function download(path, name) {
+  const res = await fetch(path, { headers: { Authorization: `Bearer ${token()}` } });
+  if (!res.ok) {
+    alert(t('evaluation.download_failed'));
+    return;
+  }
+  const url = URL.createObjectURL(await res.blob());
+  const a = h('a', { href: url, download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
 /** may tells whether a role reads a kind of data (api/auth.go). */
 function may(what) {
   const role = state.me ? state.me.role : '';
@@ -409,6 +425,11 @@ async function evaluationPage() {
   const form = h('form', { class: 'asof card', onsubmit: (e) => { e.preventDefault(); setQuery('as_of', input.value); } });
   const input = h('input', { id: 'eval-asof', type: 'date', value: asOf || ev.as_of });
   form.append(h('label', { for: 'eval-asof' }, t('evaluation.asof')), input, h('button', { type: 'submit' }, t('evaluation.show')));
+  const query = asOf ? `?as_of=${asOf}` : '';
+  const downloads = h('p', { class: 'downloads' },
+    h('button', { type: 'button', id: 'download-xlsx', onclick: () => download(`/api/v1/evaluation/export.xlsx${query}`, `wskazniki-${ev.as_of}.xlsx`) }, t('evaluation.xlsx')),
+    ' ',
+    h('button', { type: 'button', id: 'download-csv', onclick: () => download(`/api/v1/evaluation/export.csv${query}`, `wskazniki-${ev.as_of}.csv`) }, t('evaluation.csv')));
   const bars = (f) => groups.map((g) => ({ key: g.partnership_id, label: label(g), value: f(g) }));
   const levelTable = (rows) => table([t('partnership'), ...rows.map((r) => r[0])],
     [...groups, ev.overall].map((g) => h('tr', { 'data-group': g.partnership_id || 'overall' },
@@ -418,6 +439,7 @@ async function evaluationPage() {
     h('h1', {}, t('evaluation.title')),
     h('p', { class: 'intro' }, t('evaluation.intro')),
     form,
+    downloads,
     h('p', { class: 'muted', 'data-k': 'as_of', 'data-value': ev.as_of }, `${t('as_of')} ${date(ev.as_of)} · ${t('position')} ${ev.replay.position}`),
     section(t('institution_level'),
       levelTable([[t('members'), 'members', (g) => g.institution.members], [t('sectors_covered'), 'sector_coverage', (g) => g.institution.sector_coverage],
