@@ -26,6 +26,9 @@ type Pseudonyms interface {
 type Evaluation struct {
 	Format int               `json:"format"`
 	Cutoff *EvaluationCutoff `json:"cutoff"`
+	// CutoffRule says how the day the document stands at was chosen: the
+	// default (the end of today in Poland) or asked for.
+	CutoffRule CutoffRule `json:"cutoff_rule"`
 	// By is how the groups are formed: one per partnership (municipality)
 	// or one per county.
 	By     projections.Grouping `json:"by"`
@@ -60,6 +63,26 @@ type EvaluationPeriod struct {
 	Overall      projections.IndicatorGroup   `json:"overall"`
 }
 
+// CutoffRule says how the day of a document (the evaluation, the
+// overview) was chosen (docs/decisions/0013).
+type CutoffRule string
+
+// The cut-off rules.
+const (
+	// CutoffToday is the default of the overview, the evaluation page and
+	// `kooperacje evaluate`: the end of today in Poland (DefaultAsOf), so
+	// the figures move with the calendar, once a day, never with the last
+	// event's date.
+	CutoffToday CutoffRule = "today"
+	// CutoffAsOf is a day asked for (as_of, --as-of, --to): the end of it
+	// in Poland.
+	CutoffAsOf CutoffRule = "as_of"
+)
+
+// DefaultAsOf is the day a document stands at when none is asked for:
+// today in Poland (Europe/Warsaw).
+func DefaultAsOf(now time.Time) domain.Date { return projections.Today(now) }
+
 // EndOfDay is the last instant of a day in Poland: the business cut-off of
 // "as of DAY".
 func EndOfDay(d domain.Date) time.Time {
@@ -68,10 +91,21 @@ func EndOfDay(d domain.Date) time.Time {
 }
 
 // Evaluate replays src up to until into fresh indicators, families under
-// their pseudonyms, and returns the document as of day (the zero Date:
-// the last business day replayed), grouped as by says ("" is by
-// partnership).
-func Evaluate(ctx context.Context, src projections.Source, pseudonyms Pseudonyms, until projections.Until, day domain.Date, by projections.Grouping) (Evaluation, error) {
+// their pseudonyms, and returns the document as of day, grouped as by says
+// ("" is by partnership). The zero day is the default rule: today in
+// Poland by now (DefaultAsOf), until cut at its end.
+func Evaluate(ctx context.Context, src projections.Source, pseudonyms Pseudonyms, until projections.Until, day domain.Date, by projections.Grouping, now time.Time) (Evaluation, error) {
+	rule := CutoffAsOf
+	if day.IsZero() {
+		day, rule = DefaultAsOf(now), CutoffToday
+		until.OccurredAt = EndOfDay(day)
+	}
+	ev, err := replayEvaluation(ctx, src, pseudonyms, until, day, by)
+	ev.CutoffRule = rule
+	return ev, err
+}
+
+func replayEvaluation(ctx context.Context, src projections.Source, pseudonyms Pseudonyms, until projections.Until, day domain.Date, by projections.Grouping) (Evaluation, error) {
 	if by == "" {
 		by = projections.ByPartnership
 	}
@@ -93,7 +127,7 @@ func Evaluate(ctx context.Context, src projections.Source, pseudonyms Pseudonyms
 	if perr != nil {
 		return Evaluation{}, fmt.Errorf("pseudonyms: %w", perr)
 	}
-	ev := Evaluation{Format: 1, By: by, IndicatorReport: ind.ReportBy(day, by),
+	ev := Evaluation{Format: 2, By: by, IndicatorReport: ind.ReportBy(day, by),
 		Replay: EvaluationReplay{Commits: st.Commits, Events: st.Events, SkippedUnknown: st.Skipped, Position: st.Position}}
 	c := EvaluationCutoff{Sequence: until.Sequence}
 	if !until.RecordedAt.IsZero() {
@@ -139,7 +173,7 @@ func (s *Server) evaluationOf(w http.ResponseWriter, r *http.Request) (Evaluatio
 		}
 		day, until.OccurredAt = d, EndOfDay(d)
 	}
-	ev, err := Evaluate(r.Context(), s.Stream, s.Pseudonyms, until, day, projections.Grouping(r.URL.Query().Get("by")))
+	ev, err := Evaluate(r.Context(), s.Stream, s.Pseudonyms, until, day, projections.Grouping(r.URL.Query().Get("by")), s.Now())
 	if err != nil {
 		s.writeError(w, r, err)
 		return Evaluation{}, false
@@ -152,7 +186,7 @@ func (s *Server) evaluationOf(w http.ResponseWriter, r *http.Request) (Evaluatio
 
 // evaluation answers GET /api/v1/evaluation?as_of=DAY: the document
 // `kooperacje evaluate --as-of DAY` writes, replayed from the stream on
-// every request (no as_of: everything).
+// every request (no as_of: as of today, the default rule).
 func (s *Server) evaluation(w http.ResponseWriter, r *http.Request, _ Principal) {
 	ev, ok := s.evaluationOf(w, r)
 	if !ok {

@@ -28,12 +28,10 @@ type SheetLevel struct {
 
 // SheetLevels are the levels in the order of the workbook's sheets.
 var SheetLevels = []SheetLevel{
-	{Key: "institution", Sheet: "Instytucje (PZK)", value: func(g projections.IndicatorGroup) any { return g.Institution },
-		keep: func(k string) bool { return !strings.HasPrefix(k, "staff_support") }},
+	{Key: "institution", Sheet: "Instytucje (PZK)", value: func(g projections.IndicatorGroup) any { return g.Institution }},
 	{Key: "worker", Sheet: "Pracownicy (ZZK)", value: func(g projections.IndicatorGroup) any { return g.Worker }},
 	{Key: "client", Sheet: "Klienci (rodziny)", value: func(g projections.IndicatorGroup) any { return g.Client }},
-	{Key: "staff_support", Sheet: "Wsparcie kadr", value: func(g projections.IndicatorGroup) any { return g.Institution },
-		keep: func(k string) bool { return strings.HasPrefix(k, "staff_support") }},
+	{Key: "staff_support", Sheet: "Wsparcie kadr", value: func(g projections.IndicatorGroup) any { return g.StaffSupport }},
 }
 
 // IndicatorCell is one number of a group's level: its path in the JSON
@@ -168,6 +166,9 @@ var exportHeads = []string{"Partnerstwo", "Gmina", "Powiat", "Zestawienie", "Od 
 // CutoffText says in Polish which cut-off a document stands at.
 func CutoffText(ev Evaluation) string {
 	s := "zdarzenia, które nastąpiły do końca dnia " + ev.AsOf.String() + " (czas polski)"
+	if ev.CutoffRule == CutoffToday {
+		s += " — dnia sporządzenia zestawienia, zgodnie z zasadą domyślną (jak w przeglądzie)"
+	}
 	if ev.Cutoff != nil && ev.Cutoff.Sequence > 0 {
 		s += fmt.Sprintf(", zapisane do pozycji %d strumienia", ev.Cutoff.Sequence)
 	}
@@ -177,12 +178,37 @@ func CutoffText(ev Evaluation) string {
 	return s
 }
 
-// groupingText names the grouping in Polish.
-func groupingText(by projections.Grouping) string {
-	if by == projections.ByCounty {
+// GroupingText names a grouping in Polish, or in English for lang "en".
+func GroupingText(by projections.Grouping, lang string) string {
+	switch {
+	case by == projections.ByCounty && lang == "en":
+		return "counties (the partnerships of a county together)"
+	case by == projections.ByCounty:
 		return "powiaty (partnerstwa jednego powiatu razem)"
+	case lang == "en":
+		return "partnerships (one per municipality)"
 	}
 	return "partnerstwa (jedno partnerstwo na gminę)"
+}
+
+// CutoffRuleText says in Polish (or in English for lang "en") which rule
+// chose the document's day, and what its cut-off counted.
+func CutoffRuleText(ev Evaluation, lang string) (rule, counted string) {
+	if lang != "en" {
+		return polish.Labels["cutoff"][string(ev.CutoffRule)], CutoffText(ev)
+	}
+	rule = "the end of the chosen day (Polish time)"
+	if ev.CutoffRule == CutoffToday {
+		rule = "the end of today (Polish time), the default rule"
+	}
+	counted = "what happened by the end of " + ev.AsOf.String() + " (Polish time)"
+	if ev.Cutoff != nil && ev.Cutoff.Sequence > 0 {
+		counted += fmt.Sprintf(", stored up to stream sequence %d", ev.Cutoff.Sequence)
+	}
+	if ev.Cutoff != nil && !ev.Cutoff.RecordedAt.IsZero() {
+		counted += ", recorded by " + ev.Cutoff.RecordedAt.In(projections.Warsaw).Format("2006-01-02 15:04:05") + " (Polish time)"
+	}
+	return rule, counted
 }
 
 // EvaluationCSV is the document as one wide table in the Polish
@@ -285,7 +311,7 @@ func EvaluationWorkbook(ev Evaluation) ([]byte, error) {
 			[]any{"Zmiany w okresie", "Wiersze „zmiana w okresie” to różnice liczników między końcem dnia przed początkiem okresu a końcem jego ostatniego dnia."})
 	}
 	title = append(title,
-		[]any{"Grupowanie", groupingText(ev.By)},
+		[]any{"Grupowanie", GroupingText(ev.By, "pl")},
 		[]any{"Partnerstwa", len(ev.Partnerships)},
 		[]any{"Rodziny objęte wsparciem", ev.Overall.Client.FamiliesEnrolled},
 		[]any{"Co policzono", "Odtworzono " + polish.Messages.Count(int(ev.Replay.Commits)) + " i " + polish.Events.Count(int(ev.Replay.Events)) +

@@ -29,9 +29,20 @@ var Indicators = map[string]Indicator{
 	"days_to_formalisation": {"Dni od inicjacji do formalizacji", "Rozkład liczby dni od inicjacji partnerstwa do jego (pierwszej) formalizacji, wśród sformalizowanych partnerstw.",
 		"data formalizacji − data inicjacji, w dniach; kwartyle metodą QUARTILE.INC", ""},
 	"members_left": {"Instytucje, które wystąpiły", "Wystąpienia instytucji członkowskich z PZK.", "liczba wystąpień", ""},
-	"staff_support_by_kind": {"Wsparcie kadr wg formy", "Odnotowane działania wsparcia kadr wg formy.",
-		"liczba działań danej formy", "support"},
-	"staff_support_hours": {"Godziny wsparcia kadr", "Łączny czas wszystkich działań wsparcia kadr.", "suma godzin działań wsparcia kadr", ""},
+
+	// Staff support.
+	"support_by_form": {"Wsparcie kadr wg formy", "Działania wsparcia kadr wg formy (sześć form modelu): liczba działań, ich łączny czas w godzinach, liczba różnych osób i różnych instytucji, które wzięły w nich udział.",
+		"dla każdej formy: liczba działań; suma godzin; liczba różnych uczestników; liczba różnych instytucji", "support"},
+	"support_activities":   {"Działania wsparcia kadr", "Wszystkie odnotowane działania wsparcia kadr, wszystkich form.", "liczba działań wsparcia kadr", ""},
+	"support_hours":        {"Godziny wsparcia kadr", "Łączny czas wszystkich działań wsparcia kadr.", "suma godzin działań wsparcia kadr", ""},
+	"support_participants": {"Uczestnicy wsparcia kadr (osoby)", "Różne osoby (pracownicy), które wzięły udział w co najmniej jednym działaniu wsparcia kadr.", "liczba różnych uczestników", ""},
+	"support_institutions": {"Instytucje objęte wsparciem kadr", "Różne instytucje, których pracownicy wzięli udział w co najmniej jednym działaniu wsparcia kadr.", "liczba różnych instytucji", ""},
+	"team_members": {"Członkowie ZZK (osoby)", "Różne osoby, które do dnia granicznego były członkami co najmniej jednego zespołu zadaniowego rodzin partnerstwa, z koordynatorami.",
+		"liczba różnych członków ZZK", ""},
+	"team_members_trained": {"Członkowie ZZK po szkoleniu międzysektorowym", "Członkowie ZZK, którzy wzięli udział w co najmniej jednym szkoleniu międzysektorowym partnerstwa.",
+		"liczba członków ZZK wśród uczestników szkoleń międzysektorowych", ""},
+	"team_members_trained_share": {"Odsetek członków ZZK po szkoleniu międzysektorowym (%)", "Jaka część członków ZZK wzięła udział w co najmniej jednym szkoleniu międzysektorowym.",
+		"członkowie ZZK po szkoleniu ÷ członkowie ZZK × 100", ""},
 
 	// Worker level (ZZK).
 	"teams_formed": {"Powołane ZZK", "Powołane zespoły zadaniowe (zespół powołany ponownie po rozwiązaniu liczy się ponownie).", "liczba powołań ZZK", ""},
@@ -72,19 +83,23 @@ var Indicators = map[string]Indicator{
 // statistics of a distribution or a mean, and the statuses and parties
 // under the actions.
 var IndicatorParts = map[string]string{
-	"n":           "liczba",
-	"value":       "wartość",
-	"min":         "minimum",
-	"q1":          "pierwszy kwartyl",
-	"median":      "mediana",
-	"q3":          "trzeci kwartyl",
-	"max":         "maksimum",
-	"completed":   "wykonane",
-	"missed":      "niewykonane",
-	"overdue":     "po terminie",
-	"open":        "w toku",
-	"client":      "klient",
-	"coordinator": "koordynator",
+	"n":            "liczba",
+	"value":        "wartość",
+	"min":          "minimum",
+	"q1":           "pierwszy kwartyl",
+	"median":       "mediana",
+	"q3":           "trzeci kwartyl",
+	"max":          "maksimum",
+	"completed":    "wykonane",
+	"missed":       "niewykonane",
+	"overdue":      "po terminie",
+	"open":         "w toku",
+	"client":       "klient",
+	"coordinator":  "koordynator",
+	"activities":   "działania",
+	"hours":        "godziny",
+	"participants": "uczestnicy (osoby)",
+	"institutions": "instytucje",
 }
 
 // IndicatorLabel names an indicator or a part of one by its path in the

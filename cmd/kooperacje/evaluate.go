@@ -48,11 +48,11 @@ func (s progressSource) Read(ctx context.Context, from, to uint64, fn projection
 // --recorded-as-of TIME].
 func evaluate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c storeConfig
-	var asOf, recordedAsOf, from, to, out, by string
+	var asOf, recordedAsOf, from, to, out, by, lang string
 	var sequence uint64
 	var quiet bool
 	fs := oneOffFlags("evaluate", &c, stderr, "")
-	fs.StringVar(&asOf, "as-of", "", "a day (YYYY-MM-DD): only what happened by its end, in business time (default: everything, as of the last day in the history)")
+	fs.StringVar(&asOf, "as-of", "", "a day (YYYY-MM-DD): only what happened by its end, in business time (default: today in Poland, the rule of the overview and the evaluation page)")
 	fs.Uint64Var(&sequence, "sequence", 0, "a stream sequence: only the commands stored at or before it (the state the live projections had there)")
 	fs.StringVar(&recordedAsOf, "recorded-as-of", "", "an RFC 3339 time or a day (YYYY-MM-DD, its end in Poland): only what the engine had recorded by then")
 	fs.StringVar(&from, "from", "", "with --to: also report the changes of the counters over the days from..to (docs/evaluation.md)")
@@ -60,6 +60,7 @@ func evaluate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&by, "by", string(projections.ByPartnership), "how to group the partnerships: partnership (one group per municipality's PZK) or county (powiat)")
 	fs.StringVar(&out, "out", "", "directory to write indicators.json, indicators.csv, indicators.xlsx and report.html into (required)")
 	fs.BoolVar(&quiet, "quiet", false, "no progress bar")
+	fs.StringVar(&lang, "lang", "pl", "the language of report.html: pl (Polish, the default) or en (English, indicators named by their keys of docs/evaluation.md)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -70,6 +71,7 @@ func evaluate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	var until projections.Until
 	var day, fromDay domain.Date
+	now := time.Now() // the default day (api.DefaultAsOf), once for every replay
 	switch {
 	case set["sequence"] && set["recorded-as-of"]:
 		return usagef("--sequence and --recorded-as-of both cut the stream where the engine was; give one of them")
@@ -79,6 +81,8 @@ func evaluate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usagef("--as-of and --from/--to both set the day the indicators stand at; with a period, --to is that day")
 	case set["from"] != set["to"]:
 		return usagef("--from and --to go together")
+	case !slices.Contains(reportLangs, lang):
+		return usagef("--lang %q: use one of %v", lang, reportLangs)
 	case !slices.Contains(projections.Groupings, projections.Grouping(by)):
 		return usagef("--by %q: use one of %v", by, projections.Groupings)
 	}
@@ -138,7 +142,7 @@ func evaluate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			src = progressSource{Source: store, bar: bar}
 			defer func() { _ = bar.Finish() }()
 		}
-		return api.Evaluate(ctx, src, keys, until, day, projections.Grouping(by))
+		return api.Evaluate(ctx, src, keys, until, day, projections.Grouping(by), now)
 	}
 	ev, err := replay(until, day)
 	if err != nil {
@@ -161,7 +165,7 @@ func evaluate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
-	files, err := evaluationFiles(ev)
+	files, err := evaluationFiles(ev, lang)
 	if err != nil {
 		return err
 	}
@@ -244,7 +248,7 @@ func subtract(a, b reflect.Value) reflect.Value {
 var evaluationOutputs = []string{"indicators.json", "indicators.csv", "indicators.xlsx", "report.html"}
 
 // evaluationFiles renders the outputs.
-func evaluationFiles(ev evaluation) (map[string][]byte, error) {
+func evaluationFiles(ev evaluation, lang string) (map[string][]byte, error) {
 	js, err := api.EncodeEvaluation(ev)
 	if err != nil {
 		return nil, err
@@ -266,14 +270,7 @@ func evaluationFiles(ev evaluation) (map[string][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string][]byte{"indicators.json": js, "indicators.csv": cs, "indicators.xlsx": xlsx, "report.html": reportHTML(ev, groups, rows)}, nil
-}
-
-func groupName(g projections.IndicatorGroup) string {
-	if g.PartnershipID == "" && g.County == "" {
-		return "ogółem (overall)"
-	}
-	return g.Name
+	return map[string][]byte{"indicators.json": js, "indicators.csv": cs, "indicators.xlsx": xlsx, "report.html": reportHTML(ev, groups, rows, lang)}, nil
 }
 
 type indicatorRow struct {
@@ -290,7 +287,7 @@ func flattenGroup(g projections.IndicatorGroup) ([]indicatorRow, error) {
 	for _, level := range []struct {
 		name string
 		v    any
-	}{{"institution", g.Institution}, {"worker", g.Worker}, {"client", g.Client}} {
+	}{{"institution", g.Institution}, {"worker", g.Worker}, {"client", g.Client}, {"staff_support", g.StaffSupport}} {
 		raw, err := json.Marshal(level.v)
 		if err != nil {
 			return nil, err
@@ -382,11 +379,12 @@ var chartsOf = []string{
 	"client.sectors_per_contract.value", "client.actions.completed", "client.actions.missed", "client.actions.overdue", "client.reopenings",
 	"worker.teams_formed", "worker.team_size_at_forming.value", "worker.sectors_per_team.value", "worker.team_meetings", "worker.team_meetings_per_family_month",
 	"institution.members", "institution.sector_coverage", "institution.services", "institution.meetings", "institution.members_left",
+	"staff_support.support_activities", "staff_support.support_hours", "staff_support.support_participants", "staff_support.team_members_trained_share",
 }
 
 const reportCSS = `body{font-family:system-ui,sans-serif;margin:2em auto;max-width:60em;color:#111;line-height:1.4}
 h1{font-size:1.6em}h2{margin-top:2em;border-bottom:1px solid #999}h3{font-size:1.05em;margin:1.5em 0 .3em}
-.en{color:#555;font-size:.85em;font-weight:normal}table{border-collapse:collapse;width:100%;font-size:.9em}
+.note{color:#555;font-size:.9em}table{border-collapse:collapse;width:100%;font-size:.9em}
 td,th{border:1px solid #bbb;padding:.2em .5em;text-align:left}td.v{text-align:right;font-variant-numeric:tabular-nums}
 svg text{font-size:12px;font-family:system-ui,sans-serif}.bar{fill:#3b6ea5;stroke:#000;stroke-width:.5}
 @media print{h2{page-break-before:always}}`
@@ -412,22 +410,73 @@ func periodRows(ev evaluation, i, n int) []indicatorRow {
 	return slices.DeleteFunc(rows, func(r indicatorRow) bool { return r.value == "" })
 }
 
-func reportHTML(ev evaluation, groups []projections.IndicatorGroup, rows [][]indicatorRow) []byte {
+// reportWords are the report's fixed words in each language it is
+// written in: Polish (the default) and English (--lang en).
+var reportWords = map[string]map[string]string{
+	"pl": {
+		"title": "Ewaluacja modelu kooperacji", "as_of": "Stan na", "counted": "Policzono", "pseudonyms": "Rodziny oznaczone wyłącznie pseudonimami; raport nie zawiera danych osobowych.",
+		"partnerships": "Partnerstwa", "replayed": "Odtworzono %s i %s; pominięto zdarzeń nieznanego typu: %d.", "grouping": "Grupowanie",
+		"period": "Okres", "period_note": "zmiany liczników w okresie poniżej, przy każdej grupie.", "compared_partnerships": "Porównanie partnerstw (gmin)",
+		"compared_counties": "Porównanie powiatów", "no_data": "brak danych", "level": "Poziom", "indicator": "Wskaźnik", "value": "Wartość",
+		"change": "Zmiana", "changes": "Zmiany w okresie", "municipality": "gmina", "glossary": "Słownik wskaźników", "definition": "Definicja", "formula": "Wzór",
+		"institution": "instytucje (PZK)", "worker": "pracownicy (ZZK)", "client": "klienci (rodziny)", "staff_support": "wsparcie kadr",
+		"overall": "Ogółem (wszystkie partnerstwa)",
+	},
+	"en": {
+		"title": "Evaluation of the cooperation model", "as_of": "As of", "counted": "Counted", "pseudonyms": "Families under pseudonyms only; the report holds no personal data.",
+		"partnerships": "Partnerships", "replayed": "Replayed %s and %s; events of unknown types skipped: %d.", "grouping": "Grouping",
+		"period": "Period", "period_note": "the changes of the counters over the period below each group.", "compared_partnerships": "Partnerships (municipalities) compared",
+		"compared_counties": "Counties compared", "no_data": "no data", "level": "Level", "indicator": "Indicator", "value": "Value",
+		"change": "Change", "changes": "Changes over the period", "municipality": "municipality", "glossary": "Indicators", "definition": "Definition", "formula": "Formula",
+		"institution": "institutions (PZK)", "worker": "workers (ZZK)", "client": "clients (families)", "staff_support": "staff support",
+		"overall": "Overall (all partnerships)",
+	},
+}
+
+// reportLangs are the languages of report.html.
+var reportLangs = []string{"pl", "en"}
+
+// reportValue writes a number as the language does: a decimal comma in
+// Polish.
+func reportValue(v, lang string) string {
+	if lang == "pl" {
+		return strings.Replace(v, ".", ",", 1)
+	}
+	return v
+}
+
+// reportLabel names an indicator: its Polish name, or in English its key
+// as docs/evaluation.md defines it.
+func reportLabel(r indicatorRow, lang string) string {
+	if lang == "pl" {
+		return r.label
+	}
+	return r.level + "." + r.key
+}
+
+func reportHTML(ev evaluation, groups []projections.IndicatorGroup, rows [][]indicatorRow, lang string) []byte {
 	var b strings.Builder
 	e := html.EscapeString
-	fmt.Fprintf(&b, "<!DOCTYPE html>\n<html lang=\"pl\">\n<head>\n<meta charset=\"utf-8\">\n<title>Ewaluacja modelu kooperacji — stan na %s</title>\n<style>\n%s\n</style>\n</head>\n<body>\n", e(ev.AsOf.String()), reportCSS)
-	fmt.Fprintf(&b, "<h1>Ewaluacja modelu kooperacji <span class=\"en\">(evaluation of the cooperation model)</span></h1>\n")
-	fmt.Fprintf(&b, "<p>Stan na <strong>%s</strong> (as of). Partnerstwa: %d. Rodziny oznaczone wyłącznie pseudonimami; raport nie zawiera danych osobowych.</p>\n", e(ev.AsOf.String()), len(ev.Partnerships))
-	fmt.Fprintf(&b, "<p>Odtworzono %s, %s; pominięto zdarzenia nieznanego typu: %d (skipped unknown events).</p>\n",
-		polish.Messages.Count(int(ev.Replay.Commits)), polish.Events.Count(int(ev.Replay.Events)), ev.Replay.SkippedUnknown)
-	compared := "Porównanie partnerstw (gmin) <span class=\"en\">(partnerships compared)</span>"
-	if ev.By == projections.ByCounty {
-		compared = "Porównanie powiatów <span class=\"en\">(counties compared)</span>"
+	w := reportWords[lang]
+	fmt.Fprintf(&b, "<!DOCTYPE html>\n<html lang=\"%s\">\n<head>\n<meta charset=\"utf-8\">\n<title>%s — %s %s</title>\n<style>\n%s\n</style>\n</head>\n<body>\n",
+		lang, e(w["title"]), e(strings.ToLower(w["as_of"])), e(ev.AsOf.String()), reportCSS)
+	fmt.Fprintf(&b, "<h1>%s</h1>\n", e(w["title"]))
+	rule, cutoff := api.CutoffRuleText(ev, lang)
+	fmt.Fprintf(&b, "<p class=\"cutoff\" data-rule=\"%s\">%s <strong>%s</strong> — %s. %s %s.</p>\n",
+		e(string(ev.CutoffRule)), e(w["as_of"]), e(ev.AsOf.String()), e(rule), e(w["counted"]), e(cutoff))
+	fmt.Fprintf(&b, "<p>%s: %d. %s</p>\n", e(w["partnerships"]), len(ev.Partnerships), e(w["pseudonyms"]))
+	messages, events := polish.Messages.Count(int(ev.Replay.Commits)), polish.Events.Count(int(ev.Replay.Events))
+	if lang != "pl" {
+		messages, events = fmt.Sprintf("%d messages", ev.Replay.Commits), fmt.Sprintf("%d events", ev.Replay.Events)
 	}
-	fmt.Fprintf(&b, "<p>Grupowanie <span class=\"en\">(by)</span>: <strong>%s</strong>.</p>\n", e(string(ev.By)))
+	fmt.Fprintf(&b, "<p>%s</p>\n", e(fmt.Sprintf(w["replayed"], messages, events, ev.Replay.SkippedUnknown)))
+	fmt.Fprintf(&b, "<p>%s: <strong>%s</strong>.</p>\n", e(w["grouping"]), e(api.GroupingText(ev.By, lang)))
+	compared := w["compared_partnerships"]
+	if ev.By == projections.ByCounty {
+		compared = w["compared_counties"]
+	}
 	if ev.Period != nil {
-		fmt.Fprintf(&b, "<p>Okres <span class=\"en\">(period)</span>: <strong>%s – %s</strong>; zmiany liczników w okresie poniżej, przy każdej grupie.</p>\n",
-			e(ev.Period.From.String()), e(ev.Period.To.String()))
+		fmt.Fprintf(&b, "<p>%s: <strong>%s – %s</strong>; %s</p>\n", e(w["period"]), e(ev.Period.From.String()), e(ev.Period.To.String()), e(w["period_note"]))
 	}
 	index := func(rs []indicatorRow, key string) (indicatorRow, bool) {
 		for _, r := range rs {
@@ -437,7 +486,7 @@ func reportHTML(ev evaluation, groups []projections.IndicatorGroup, rows [][]ind
 		}
 		return indicatorRow{}, false
 	}
-	fmt.Fprintf(&b, "<h2>%s</h2>\n", compared)
+	fmt.Fprintf(&b, "<h2>%s</h2>\n", e(compared))
 	for _, key := range chartsOf {
 		type bar struct {
 			name  string
@@ -456,44 +505,63 @@ func reportHTML(ev evaluation, groups []projections.IndicatorGroup, rows [][]ind
 			maxV = max(maxV, r.number)
 		}
 		r, _ := index(rows[len(rows)-1], key)
-		fmt.Fprintf(&b, "<h3>%s <span class=\"en\">(%s)</span></h3>\n", e(r.label), e(key))
+		label := reportLabel(r, lang)
+		fmt.Fprintf(&b, "<h3>%s</h3>\n", e(label))
 		const rowH, labelW, barW = 22, 170, 360
-		fmt.Fprintf(&b, "<svg role=\"img\" aria-label=\"%s\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\">\n", e(r.label), labelW+barW+80, rowH*len(bars)+4, labelW+barW+80, rowH*len(bars)+4)
+		fmt.Fprintf(&b, "<svg role=\"img\" aria-label=\"%s\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\">\n", e(label), labelW+barW+80, rowH*len(bars)+4, labelW+barW+80, rowH*len(bars)+4)
 		for i, br := range bars {
 			y := i*rowH + 2
-			w := 0.0
+			bw := 0.0
 			if maxV > 0 {
-				w = br.v / maxV * barW
+				bw = br.v / maxV * barW
 			}
-			val := br.value
+			val := reportValue(br.value, lang)
 			if val == "" {
-				val = "brak danych"
+				val = w["no_data"]
 			}
 			fmt.Fprintf(&b, "<text x=\"0\" y=\"%d\">%s</text><rect class=\"bar\" x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\"/><text x=\"%.1f\" y=\"%d\">%s</text>\n",
-				y+14, e(br.name), labelW, y+3, w, rowH-8, float64(labelW)+w+6, y+14, e(val))
+				y+14, e(br.name), labelW, y+3, bw, rowH-8, float64(labelW)+bw+6, y+14, e(val))
 		}
 		b.WriteString("</svg>\n")
 	}
 	for i, g := range groups {
-		title := groupName(g)
-		if g.Municipality != "" {
-			title += " — gmina " + g.Municipality
+		title := g.Name
+		if g.PartnershipID == "" && g.County == "" {
+			title = w["overall"]
 		}
-		fmt.Fprintf(&b, "<h2>%s</h2>\n<table>\n<tr><th>Poziom</th><th>Wskaźnik</th><th>Wartość</th><th class=\"en\">indicator</th></tr>\n", e(title))
-		levels := map[string]string{"institution": "instytucje (PZK)", "worker": "pracownicy (ZZK)", "client": "klienci (rodziny)"}
+		if g.Municipality != "" {
+			title += " — " + w["municipality"] + " " + g.Municipality
+		}
+		fmt.Fprintf(&b, "<h2>%s</h2>\n<table>\n<tr><th>%s</th><th>%s</th><th>%s</th></tr>\n", e(title), e(w["level"]), e(w["indicator"]), e(w["value"]))
 		for _, r := range rows[i] {
-			fmt.Fprintf(&b, "<tr><td>%s</td><td>%s</td><td class=\"v\">%s</td><td class=\"en\">%s</td></tr>\n", e(levels[r.level]), e(r.label), e(r.value), e(r.key))
+			fmt.Fprintf(&b, "<tr><td>%s</td><td>%s</td><td class=\"v\">%s</td></tr>\n", e(w[r.level]), e(reportLabel(r, lang)), e(reportValue(r.value, lang)))
 		}
 		b.WriteString("</table>\n")
 		if change := periodRows(ev, i, len(groups)); len(change) > 0 {
-			fmt.Fprintf(&b, "<h3>Zmiany w okresie %s – %s <span class=\"en\">(changes over the period)</span></h3>\n<table class=\"period\">\n<tr><th>Poziom</th><th>Wskaźnik</th><th>Zmiana</th><th class=\"en\">indicator</th></tr>\n",
-				e(ev.Period.From.String()), e(ev.Period.To.String()))
+			fmt.Fprintf(&b, "<h3>%s %s – %s</h3>\n<table class=\"period\">\n<tr><th>%s</th><th>%s</th><th>%s</th></tr>\n",
+				e(w["changes"]), e(ev.Period.From.String()), e(ev.Period.To.String()), e(w["level"]), e(w["indicator"]), e(w["change"]))
 			for _, r := range change {
-				fmt.Fprintf(&b, "<tr><td>%s</td><td>%s</td><td class=\"v\">%s</td><td class=\"en\">%s</td></tr>\n", e(levels[r.level]), e(r.label), e(r.value), e(r.key))
+				fmt.Fprintf(&b, "<tr><td>%s</td><td>%s</td><td class=\"v\">%s</td></tr>\n", e(w[r.level]), e(reportLabel(r, lang)), e(reportValue(r.value, lang)))
 			}
 			b.WriteString("</table>\n")
 		}
 	}
-	b.WriteString("<p class=\"en\">Definicje wskaźników: docs/evaluation.md.</p>\n</body>\n</html>\n")
+	if lang == "pl" {
+		fmt.Fprintf(&b, "<h2>%s</h2>\n<table class=\"glossary\">\n<tr><th>%s</th><th>%s</th><th>%s</th></tr>\n", e(w["glossary"]), e(w["indicator"]), e(w["definition"]), e(w["formula"]))
+		seen := map[string]bool{}
+		for _, r := range rows[len(rows)-1] {
+			top, _, _ := strings.Cut(r.key, ".")
+			if seen[top] {
+				continue
+			}
+			seen[top] = true
+			ind := polish.Indicators[top]
+			fmt.Fprintf(&b, "<tr><td>%s</td><td>%s</td><td>%s</td></tr>\n", e(ind.Name), e(ind.Definition), e(ind.Formula))
+		}
+		b.WriteString("</table>\n")
+	} else {
+		b.WriteString("<p class=\"note\">The indicators' definitions: docs/evaluation.md, by the keys above.</p>\n")
+	}
+	b.WriteString("</body>\n</html>\n")
 	return []byte(b.String())
 }
