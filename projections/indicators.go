@@ -435,9 +435,9 @@ func (p *Indicators) Restore(b []byte) error {
 	return nil
 }
 
-// LastDay returns the latest business day of any event applied: the
-// default cut-off of a report, so that a report depends on the history
-// only, never on the clock.
+// LastDay returns the latest business day of any event applied, the day
+// of Report(Date{}). The overview and the evaluation do not use it: they
+// stand at the end of today by default (docs/decisions/0013).
 func (p *Indicators) LastDay() domain.Date {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
@@ -861,8 +861,8 @@ const (
 var Groupings = []Grouping{ByPartnership, ByCounty}
 
 // Report computes the indicators as of a day (the day that decides which
-// open actions are overdue; the zero Date means LastDay), one group per
-// partnership.
+// open actions are overdue; the zero Date means LastDay, but callers pass
+// api.DefaultAsOf, today), one group per partnership.
 func (p *Indicators) Report(asOf domain.Date) IndicatorReport {
 	return p.ReportBy(asOf, ByPartnership)
 }

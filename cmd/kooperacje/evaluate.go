@@ -174,7 +174,11 @@ func evaluate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
-	fmt.Fprintf(stdout, "%d partnerships, %d families, as of %s: %s\n", len(ev.Partnerships), ev.Overall.Client.FamiliesEnrolled, ev.AsOf, filepath.Join(out, "report.html"))
+	rule := "the day asked for"
+	if ev.CutoffRule == api.CutoffToday {
+		rule = "today in Poland, the default"
+	}
+	fmt.Fprintf(stdout, "%d partnerships, %d families, as of the end of %s (%s): %s\n", len(ev.Partnerships), ev.Overall.Client.FamiliesEnrolled, ev.AsOf, rule, filepath.Join(out, "report.html"))
 	return nil
 }
 

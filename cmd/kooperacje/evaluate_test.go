@@ -79,6 +79,7 @@ func TestEvaluateTheDemoTwiceGivesTheSameFilesWithoutWhoTheFamiliesAre(t *testin
 		code := run(ctx, []string{"evaluate", "--data", dir, "--demo", "--out", out, "--quiet"}, &stdout, &stderr)
 		require.Equal(t, 0, code, stderr.String())
 		assert.Contains(t, stdout.String(), "report.html")
+		assert.Contains(t, stdout.String(), "(today in Poland, the default)", "the command says which cut-off it used")
 	}
 	files := map[string][]byte{}
 	for _, name := range evaluationOutputs {
