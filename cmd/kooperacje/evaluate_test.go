@@ -239,6 +239,23 @@ func TestEvaluateAsOfADayAndWithoutOut(t *testing.T) {
 	assert.Contains(t, string(report), "Porównanie powiatów")
 	assert.Contains(t, string(report), "Okres: <strong>2020-01-01 – 2020-12-31</strong>")
 	assert.Contains(t, string(report), "Zmiany w okresie 2020-01-01 – 2020-12-31")
+
+	// The spreadsheets carry the period's changes after the counties'
+	// states, a row each, with both days.
+	csvBytes, err := os.ReadFile(filepath.Join(out, "indicators.csv"))
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSuffix(string(csvBytes), "\r\n"), "\r\n")
+	counties := len(byCounty.Partnerships)
+	require.Len(t, lines, 1+2*(counties+1), "a header, the states, then the changes")
+	for i, l := range lines[1:] {
+		cells := strings.Split(l, ";")
+		if i <= counties {
+			assert.Equal(t, []string{"stan na dzień", "", "2020-12-31"}, cells[3:6], "%s", l)
+		} else {
+			assert.Equal(t, []string{"zmiana w okresie", "2020-01-01", "2020-12-31"}, cells[3:6], "%s", l)
+		}
+	}
+	assert.True(t, strings.HasPrefix(lines[len(lines)-1], "Ogółem (wszystkie partnerstwa);"))
 }
 
 // craftedEngine starts an engine (with the demo master key, so that
