@@ -122,7 +122,7 @@ func replayEvaluation(ctx context.Context, src projections.Source, pseudonyms Ps
 	})
 	st, err := projections.Replay(ctx, src, until, nil, ind)
 	if err != nil {
-		return Evaluation{}, err
+		return Evaluation{}, fmt.Errorf("evaluation replay: %w", err)
 	}
 	if perr != nil {
 		return Evaluation{}, fmt.Errorf("pseudonyms: %w", perr)
