@@ -14,7 +14,10 @@ import (
 // evaluation (docs/evaluation.md), with its families counted by stage.
 // It holds counts and statistics only, never a family's id or name.
 type Dashboard struct {
-	AsOf         domain.Date      `json:"as_of"`
+	AsOf domain.Date `json:"as_of"`
+	// CutoffRule is always CutoffToday: the overview stands at the end of
+	// today in Poland, the default of the evaluation too.
+	CutoffRule   CutoffRule       `json:"cutoff_rule"`
 	Position     uint64           `json:"position"` // the read models' stream position
 	Partnerships []DashboardGroup `json:"partnerships"`
 	Overall      DashboardGroup   `json:"overall"`
@@ -36,7 +39,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, _ Principal) 
 	if !s.caughtUp(w, r) {
 		return
 	}
-	writeJSON(w, http.StatusOK, s.overview(projections.Today(s.Now())))
+	writeJSON(w, http.StatusOK, s.overview(DefaultAsOf(s.Now())))
 }
 
 // overview computes the dashboard as of a day, once per read-model
@@ -50,7 +53,7 @@ func (s *Server) overview(today domain.Date) Dashboard {
 		return *s.dash
 	}
 	rep := s.Indicators.Report(today)
-	d := Dashboard{AsOf: today, Position: pos, Partnerships: make([]DashboardGroup, 0, len(rep.Partnerships))}
+	d := Dashboard{AsOf: today, CutoffRule: CutoffToday, Position: pos, Partnerships: make([]DashboardGroup, 0, len(rep.Partnerships))}
 	overall := map[string]int{}
 	for _, st := range projections.FamilyStages {
 		overall[st] = 0

@@ -26,8 +26,11 @@ func TestDashboardIsTheEvaluationKeptLiveWithoutNames(t *testing.T) {
 	f2 := ta.openFamily(f, f.coordinator2)
 	last := ta.lastSeq()
 
-	ev, err := api.Evaluate(context.Background(), ta.store, ta.keys, projections.Until{}, projections.Today(time.Now()), projections.ByPartnership)
+	// The evaluation by its default rule: today in Poland, as the overview.
+	ev, err := api.Evaluate(context.Background(), ta.store, ta.keys, projections.Until{}, domain.Date{}, projections.ByPartnership, time.Now())
 	require.NoError(t, err)
+	assert.Equal(t, api.CutoffToday, ev.CutoffRule)
+	assert.Equal(t, projections.Today(time.Now()), ev.AsOf)
 	for _, role := range domain.Roles {
 		if role == domain.RoleSystem {
 			continue
@@ -38,6 +41,8 @@ func TestDashboardIsTheEvaluationKeptLiveWithoutNames(t *testing.T) {
 		require.NoError(t, json.Unmarshal(r.raw, &d))
 		assert.Equal(t, last, d.Position, role)
 		assert.Equal(t, projections.Today(time.Now()), d.AsOf)
+		assert.Equal(t, ev.AsOf, d.AsOf, "the overview and the evaluation stand at the same day")
+		assert.Equal(t, api.CutoffToday, d.CutoffRule, "and say so")
 		require.Len(t, d.Partnerships, 1, role)
 		g := d.Partnerships[0]
 		assert.Equal(t, f.id, g.PartnershipID)

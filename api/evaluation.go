@@ -26,6 +26,9 @@ type Pseudonyms interface {
 type Evaluation struct {
 	Format int               `json:"format"`
 	Cutoff *EvaluationCutoff `json:"cutoff"`
+	// CutoffRule says how the day the document stands at was chosen: the
+	// default (the end of today in Poland) or asked for.
+	CutoffRule CutoffRule `json:"cutoff_rule"`
 	// By is how the groups are formed: one per partnership (municipality)
 	// or one per county.
 	By     projections.Grouping `json:"by"`
@@ -60,6 +63,26 @@ type EvaluationPeriod struct {
 	Overall      projections.IndicatorGroup   `json:"overall"`
 }
 
+// CutoffRule says how the day of a document (the evaluation, the
+// overview) was chosen (docs/decisions/0013).
+type CutoffRule string
+
+// The cut-off rules.
+const (
+	// CutoffToday is the default of the overview, the evaluation page and
+	// `kooperacje evaluate`: the end of today in Poland (DefaultAsOf), so
+	// the figures move with the calendar, once a day, never with the last
+	// event's date.
+	CutoffToday CutoffRule = "today"
+	// CutoffAsOf is a day asked for (as_of, --as-of, --to): the end of it
+	// in Poland.
+	CutoffAsOf CutoffRule = "as_of"
+)
+
+// DefaultAsOf is the day a document stands at when none is asked for:
+// today in Poland (Europe/Warsaw).
+func DefaultAsOf(now time.Time) domain.Date { return projections.Today(now) }
+
 // EndOfDay is the last instant of a day in Poland: the business cut-off of
 // "as of DAY".
 func EndOfDay(d domain.Date) time.Time {
@@ -68,10 +91,21 @@ func EndOfDay(d domain.Date) time.Time {
 }
 
 // Evaluate replays src up to until into fresh indicators, families under
-// their pseudonyms, and returns the document as of day (the zero Date:
-// the last business day replayed), grouped as by says ("" is by
-// partnership).
-func Evaluate(ctx context.Context, src projections.Source, pseudonyms Pseudonyms, until projections.Until, day domain.Date, by projections.Grouping) (Evaluation, error) {
+// their pseudonyms, and returns the document as of day, grouped as by says
+// ("" is by partnership). The zero day is the default rule: today in
+// Poland by now (DefaultAsOf), until cut at its end.
+func Evaluate(ctx context.Context, src projections.Source, pseudonyms Pseudonyms, until projections.Until, day domain.Date, by projections.Grouping, now time.Time) (Evaluation, error) {
+	rule := CutoffAsOf
+	if day.IsZero() {
+		day, rule = DefaultAsOf(now), CutoffToday
+		until.OccurredAt = EndOfDay(day)
+	}
+	ev, err := replayEvaluation(ctx, src, pseudonyms, until, day, by)
+	ev.CutoffRule = rule
+	return ev, err
+}
+
+func replayEvaluation(ctx context.Context, src projections.Source, pseudonyms Pseudonyms, until projections.Until, day domain.Date, by projections.Grouping) (Evaluation, error) {
 	if by == "" {
 		by = projections.ByPartnership
 	}
@@ -88,12 +122,12 @@ func Evaluate(ctx context.Context, src projections.Source, pseudonyms Pseudonyms
 	})
 	st, err := projections.Replay(ctx, src, until, nil, ind)
 	if err != nil {
-		return Evaluation{}, err
+		return Evaluation{}, fmt.Errorf("evaluation replay: %w", err)
 	}
 	if perr != nil {
 		return Evaluation{}, fmt.Errorf("pseudonyms: %w", perr)
 	}
-	ev := Evaluation{Format: 1, By: by, IndicatorReport: ind.ReportBy(day, by),
+	ev := Evaluation{Format: 2, By: by, IndicatorReport: ind.ReportBy(day, by),
 		Replay: EvaluationReplay{Commits: st.Commits, Events: st.Events, SkippedUnknown: st.Skipped, Position: st.Position}}
 	c := EvaluationCutoff{Sequence: until.Sequence}
 	if !until.RecordedAt.IsZero() {
@@ -121,14 +155,13 @@ func EncodeEvaluation(ev Evaluation) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// evaluation answers GET /api/v1/evaluation?as_of=DAY: the document
-// `kooperacje evaluate --as-of DAY` writes, replayed from the stream on
-// every request (no as_of: everything).
-func (s *Server) evaluation(w http.ResponseWriter, r *http.Request, _ Principal) {
+// evaluationOf replays the document a request asks for (as_of, by), or
+// writes the problem and answers false.
+func (s *Server) evaluationOf(w http.ResponseWriter, r *http.Request) (Evaluation, bool) {
 	if s.Stream == nil || s.Pseudonyms == nil {
 		writeProblem(w, Problem{Status: http.StatusServiceUnavailable, Code: "evaluation_unavailable",
 			Detail: "this server is not configured to replay the stream", Instance: r.URL.Path})
-		return
+		return Evaluation{}, false
 	}
 	var until projections.Until
 	var day domain.Date
@@ -136,17 +169,28 @@ func (s *Server) evaluation(w http.ResponseWriter, r *http.Request, _ Principal)
 		d, err := domain.ParseDate(v)
 		if err != nil {
 			s.writeError(w, r, domain.Invalid("as_of", "%v", err))
-			return
+			return Evaluation{}, false
 		}
 		day, until.OccurredAt = d, EndOfDay(d)
 	}
-	ev, err := Evaluate(r.Context(), s.Stream, s.Pseudonyms, until, day, projections.Grouping(r.URL.Query().Get("by")))
+	ev, err := Evaluate(r.Context(), s.Stream, s.Pseudonyms, until, day, projections.Grouping(r.URL.Query().Get("by")), s.Now())
 	if err != nil {
 		s.writeError(w, r, err)
-		return
+		return Evaluation{}, false
 	}
 	if ev.Replay.SkippedUnknown > 0 {
 		s.log.Warn("evaluation: events of unknown types were skipped", "skipped", ev.Replay.SkippedUnknown)
+	}
+	return ev, true
+}
+
+// evaluation answers GET /api/v1/evaluation?as_of=DAY: the document
+// `kooperacje evaluate --as-of DAY` writes, replayed from the stream on
+// every request (no as_of: as of today, the default rule).
+func (s *Server) evaluation(w http.ResponseWriter, r *http.Request, _ Principal) {
+	ev, ok := s.evaluationOf(w, r)
+	if !ok {
+		return
 	}
 	b, err := EncodeEvaluation(ev)
 	if err != nil {
@@ -157,4 +201,36 @@ func (s *Server) evaluation(w http.ResponseWriter, r *http.Request, _ Principal)
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(b)
+}
+
+// Media types of the evaluation's spreadsheets.
+const (
+	XLSXType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+	CSVType  = "text/csv; charset=utf-8; header=present"
+)
+
+// evaluationExport answers GET /api/v1/evaluation/export.xlsx and
+// export.csv: the same document as a workbook or a Polish CSV, as an
+// attachment named after its day.
+func (s *Server) evaluationExport(xlsx bool) func(http.ResponseWriter, *http.Request, Principal) {
+	return func(w http.ResponseWriter, r *http.Request, _ Principal) {
+		ev, ok := s.evaluationOf(w, r)
+		if !ok {
+			return
+		}
+		render, ext, typ := EvaluationCSV, "csv", CSVType
+		if xlsx {
+			render, ext, typ = EvaluationWorkbook, "xlsx", XLSXType
+		}
+		b, err := render(ev)
+		if err != nil {
+			s.writeError(w, r, fmt.Errorf("evaluation export: %w", err))
+			return
+		}
+		w.Header().Set("Content-Type", typ)
+		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="wskazniki-%s.%s"`, ev.AsOf, ext))
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(b)
+	}
 }

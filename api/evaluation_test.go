@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -41,8 +42,10 @@ func TestEvaluationForTheEvaluatorOnPseudonymsOnly(t *testing.T) {
 		assert.Equal(t, f.id, ev.Partnerships[0].PartnershipID)
 		assert.Equal(t, 2, ev.Partnerships[0].Client.FamiliesEnrolled)
 		assert.Equal(t, 2, ev.Overall.Client.FamiliesEnrolled)
-		assert.Nil(t, ev.Cutoff, "no as_of: everything")
-		assert.False(t, ev.AsOf.IsZero(), "as of the last business day of the history")
+		assert.Equal(t, api.CutoffToday, ev.CutoffRule, "no as_of: the default rule")
+		assert.Equal(t, projections.Today(time.Now()), ev.AsOf, "as of today in Poland")
+		require.NotNil(t, ev.Cutoff)
+		assert.True(t, ev.Cutoff.OccurredAt.Equal(api.EndOfDay(ev.AsOf)), "cut at the end of today")
 		assert.Equal(t, ta.lastSeq(), ev.Replay.Position)
 		assert.Zero(t, ev.Replay.SkippedUnknown)
 		body := string(r.raw)
@@ -58,12 +61,13 @@ func TestEvaluationForTheEvaluatorOnPseudonymsOnly(t *testing.T) {
 	yesterday := domain.NewDate(2024, 2, 29)
 	r := get(domain.RoleEvaluator, "?as_of="+yesterday.String())
 	require.Equal(t, http.StatusOK, r.status, "%s", r.raw)
-	ev, err := api.Evaluate(context.Background(), ta.store, ta.keys, projections.Until{OccurredAt: api.EndOfDay(yesterday)}, yesterday, "")
+	ev, err := api.Evaluate(context.Background(), ta.store, ta.keys, projections.Until{OccurredAt: api.EndOfDay(yesterday)}, yesterday, "", time.Now())
 	require.NoError(t, err)
 	want, err := api.EncodeEvaluation(ev)
 	require.NoError(t, err)
 	assert.Equal(t, string(want), string(r.raw))
 	assert.Equal(t, yesterday, ev.AsOf)
+	assert.Equal(t, api.CutoffAsOf, ev.CutoffRule)
 	require.NotNil(t, ev.Cutoff)
 	assert.True(t, ev.Cutoff.OccurredAt.Equal(api.EndOfDay(yesterday)))
 	assert.Empty(t, ev.Partnerships, "nothing had happened by the day before the initiation")

@@ -213,6 +213,8 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/workers/{id}/caseload", s.workerCaseload, readFamilies)
 	s.handle("GET /api/v1/institutions/{id}/caseload", s.institutionCaseload, readFamilies)
 	s.handle("GET /api/v1/evaluation", s.evaluation, evaluate)
+	s.handle("GET /api/v1/evaluation/export.xlsx", s.evaluationExport(true), evaluate)
+	s.handle("GET /api/v1/evaluation/export.csv", s.evaluationExport(false), evaluate)
 	s.handle("GET /api/v1/dashboard", s.dashboard, anyRole)
 	s.handle("GET /api/v1/stream", s.stream, anyRole)
 

@@ -212,7 +212,8 @@ const (
 	ReferralCompletedStatus ReferralStatus = "completed"
 )
 
-// SupportKind is a form of support for staff in the model.
+// SupportKind is a form of support for staff in the model: the six forms
+// the model's texts list.
 type SupportKind string
 
 // Support kinds.
@@ -220,11 +221,13 @@ const (
 	SupportTraining     SupportKind = "training"     // szkolenie międzysektorowe
 	SupportCoaching     SupportKind = "coaching"     // coaching
 	SupportWorkshop     SupportKind = "workshop"     // warsztaty kooperacyjne
+	SupportPZKMeeting   SupportKind = "pzk_meeting"  // spotkanie PZK (jako forma wsparcia kadr)
+	SupportZZKMeeting   SupportKind = "zzk_meeting"  // spotkanie ZZK (jako forma wsparcia kadr)
 	SupportConsultation SupportKind = "consultation" // spotkanie konsultacyjne
 )
 
 // SupportKinds lists the support kinds.
-var SupportKinds = oneOf[SupportKind]{SupportTraining, SupportCoaching, SupportWorkshop, SupportConsultation}
+var SupportKinds = oneOf[SupportKind]{SupportTraining, SupportCoaching, SupportWorkshop, SupportPZKMeeting, SupportZZKMeeting, SupportConsultation}
 
 // CheckPESEL validates a PESEL number: eleven digits, a valid check digit
 // and a birth date that exists.

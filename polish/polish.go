@@ -178,7 +178,13 @@ var Labels = map[string]map[string]string{
 		string(domain.SupportTraining):     "szkolenie międzysektorowe",
 		string(domain.SupportCoaching):     "coaching",
 		string(domain.SupportWorkshop):     "warsztaty kooperacyjne",
+		string(domain.SupportPZKMeeting):   "spotkanie PZK",
+		string(domain.SupportZZKMeeting):   "spotkanie ZZK",
 		string(domain.SupportConsultation): "spotkanie konsultacyjne",
+	},
+	"cutoff": {
+		"today": "koniec dzisiejszego dnia (czas polski), zasada domyślna",
+		"as_of": "koniec wybranego dnia (czas polski)",
 	},
 	"meeting": {
 		string(domain.MeetingInitiating):   "inicjujące",
@@ -207,6 +213,8 @@ var Enums = map[string][]string{
 	"rstatus":     {string(domain.ReferralRequestedStatus), string(domain.ReferralAcceptedStatus), string(domain.ReferralDeclinedStatus), string(domain.ReferralCompletedStatus)},
 	"support":     strs(domain.SupportKinds),
 	"meeting":     strs(domain.MeetingKinds),
+	// How a document's day was chosen (api.CutoffRule).
+	"cutoff": {"today", "as_of"},
 }
 
 func strs[T ~string, S ~[]T](vs S) []string {

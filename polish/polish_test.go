@@ -3,6 +3,7 @@ package polish_test
 import (
 	"os"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -81,6 +82,17 @@ func TestThePagesUseTheSameWords(t *testing.T) {
 			assert.Equal(t, l, dict[kind+"."+v], "i18n.js %s.%s", kind, v)
 		}
 	}
+	// An indicator the pages name has the name the report and the
+	// spreadsheets give it, perhaps with what the page shows of it
+	// ("(mediana)").
+	named := 0
+	for key, ind := range polish.Indicators {
+		if l, ok := dict[key]; ok {
+			named++
+			assert.True(t, strings.HasPrefix(l, ind.Name), "i18n.js %s: %q, the report says %q", key, l, ind.Name)
+		}
+	}
+	assert.Greater(t, named, 10, "the pages name the indicators they show")
 	for key, n := range polish.Nouns {
 		assert.Equal(t, n.One, dict["noun."+key+".one"], "i18n.js noun.%s.one", key)
 		assert.Equal(t, n.Few, dict["noun."+key+".few"], "i18n.js noun.%s.few", key)

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sync"
@@ -37,18 +38,33 @@ type indState struct {
 }
 
 type indPartnership struct {
-	Name         string                     `json:"name"`
-	Municipality string                     `json:"municipality"`
-	County       string                     `json:"county"`
-	InitiatedOn  domain.Date                `json:"initiated_on"`
-	FormalizedOn domain.Date                `json:"formalized_on,omitzero"`
-	Members      map[string]indMember       `json:"members"`  // by institution id
-	Services     map[string]indService      `json:"services"` // by service id
-	Meetings     map[domain.MeetingKind]int `json:"meetings"`
-	MembersLeft  int                        `json:"members_left"`
-	StaffSupport map[domain.SupportKind]int `json:"staff_support"`
-	SupportHours float64                    `json:"support_hours"`
-	Version      int64                      `json:"version"`
+	Name         string                             `json:"name"`
+	Municipality string                             `json:"municipality"`
+	County       string                             `json:"county"`
+	InitiatedOn  domain.Date                        `json:"initiated_on"`
+	FormalizedOn domain.Date                        `json:"formalized_on,omitzero"`
+	Members      map[string]indMember               `json:"members"`  // by institution id
+	Services     map[string]indService              `json:"services"` // by service id
+	Meetings     map[domain.MeetingKind]int         `json:"meetings"`
+	MembersLeft  int                                `json:"members_left"`
+	Support      map[domain.SupportKind]*indSupport `json:"support,omitempty"` // staff support by form
+	Version      int64                              `json:"version"`
+}
+
+// indSupport is the staff support of one form in one partnership.
+type indSupport struct {
+	Activities   int      `json:"activities"`
+	Hours        float64  `json:"hours"`
+	Workers      []string `json:"workers"`      // distinct participants, sorted
+	Institutions []string `json:"institutions"` // distinct, sorted
+}
+
+// addSorted adds v to the sorted set s.
+func addSorted(s []string, v string) []string {
+	if i, found := slices.BinarySearch(s, v); !found {
+		s = slices.Insert(s, i, v)
+	}
+	return s
 }
 
 type indMember struct {
@@ -83,6 +99,7 @@ type indTeam struct {
 	Institutions  []string        `json:"institutions"` // distinct, sorted, over the team's life
 	Sectors       []domain.Sector `json:"sectors"`      // distinct, sorted, over the team's life
 	Meetings      int             `json:"meetings"`
+	Workers       []string        `json:"workers,omitempty"` // distinct members over the team's life, sorted
 }
 
 type indContract struct {
@@ -162,7 +179,7 @@ func (p *Indicators) applyPartnership(env domain.Envelope) {
 	if e, ok := env.Payload.(domain.PartnershipInitiated); ok {
 		p.st.Partnerships[env.AggregateID] = &indPartnership{Name: e.Name, Municipality: e.Municipality, County: e.County, InitiatedOn: e.Date,
 			Members: map[string]indMember{}, Services: map[string]indService{}, Meetings: map[domain.MeetingKind]int{},
-			StaffSupport: map[domain.SupportKind]int{}, Version: env.AggregateVersion}
+			Support: map[domain.SupportKind]*indSupport{}, Version: env.AggregateVersion}
 		return
 	}
 	if v == nil {
@@ -191,8 +208,22 @@ func (p *Indicators) applyPartnership(env domain.Envelope) {
 			v.FormalizedOn = e.Date
 		}
 	case domain.StaffSupportRecorded:
-		v.StaffSupport[e.Kind]++
-		v.SupportHours += e.Hours
+		if v.Support == nil {
+			v.Support = map[domain.SupportKind]*indSupport{}
+		}
+		s := v.Support[e.Kind]
+		if s == nil {
+			s = &indSupport{Workers: []string{}, Institutions: []string{}}
+			v.Support[e.Kind] = s
+		}
+		s.Activities++
+		s.Hours += e.Hours
+		for _, w := range e.Workers {
+			s.Workers = addSorted(s.Workers, w)
+		}
+		for _, i := range e.Institutions {
+			s.Institutions = addSorted(s.Institutions, i)
+		}
 	}
 	v.Version = env.AggregateVersion
 }
@@ -245,6 +276,7 @@ func (t indTeam) exposureDays(asOf domain.Date) int {
 }
 
 func (t *indTeam) add(m domain.TeamMember) {
+	t.Workers = addSorted(t.Workers, m.WorkerID)
 	if i, found := slices.BinarySearch(t.Institutions, m.InstitutionID); !found {
 		t.Institutions = slices.Insert(t.Institutions, i, m.InstitutionID)
 	}
@@ -405,9 +437,9 @@ func (p *Indicators) Restore(b []byte) error {
 	return nil
 }
 
-// LastDay returns the latest business day of any event applied: the
-// default cut-off of a report, so that a report depends on the history
-// only, never on the clock.
+// LastDay returns the latest business day of any event applied, the day
+// of Report(Date{}). The overview and the evaluation do not use it: they
+// stand at the end of today by default (docs/decisions/0013).
 func (p *Indicators) LastDay() domain.Date {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
@@ -499,8 +531,35 @@ type InstitutionLevel struct {
 	Formalized          int            `json:"formalized"`
 	DaysToFormalisation Distribution   `json:"days_to_formalisation"`
 	MembersLeft         int            `json:"members_left"`
-	StaffSupportByKind  map[string]int `json:"staff_support_by_kind"`
-	StaffSupportHours   float64        `json:"staff_support_hours"`
+}
+
+// SupportForm is the staff support of one form: activities, their hours,
+// and the distinct workers and institutions that took part.
+type SupportForm struct {
+	Activities   int     `json:"activities"`
+	Hours        float64 `json:"hours"`
+	Participants int     `json:"participants"`
+	Institutions int     `json:"institutions"`
+}
+
+// StaffSupportLevel are the indicators of the support for staff (the six
+// forms of domain.SupportKinds) and how far it reached the task teams.
+type StaffSupportLevel struct {
+	ByForm map[string]SupportForm `json:"support_by_form"`
+	// All forms together; a worker or institution in several forms counts
+	// once.
+	Activities   int     `json:"support_activities"`
+	Hours        float64 `json:"support_hours"`
+	Participants int     `json:"support_participants"`
+	Institutions int     `json:"support_institutions"`
+	// TeamMembers are the distinct workers who were ever on a task team
+	// (ZZK) of the group's families by the cut-off; Trained those of them
+	// who took part in at least one cross-sector training of the group's
+	// partnerships; TrainedShare is Trained / TeamMembers in per cent (2
+	// decimals), null without team members.
+	TeamMembers  int      `json:"team_members"`
+	Trained      int      `json:"team_members_trained"`
+	TrainedShare *float64 `json:"team_members_trained_share"`
 }
 
 // WorkerLevel are the indicators of the task teams (ZZK).
@@ -541,13 +600,14 @@ type ClientLevel struct {
 
 // IndicatorGroup are the indicators of one partnership, or of all.
 type IndicatorGroup struct {
-	PartnershipID string           `json:"partnership_id,omitempty"`
-	Name          string           `json:"name"`
-	Municipality  string           `json:"municipality,omitempty"`
-	County        string           `json:"county,omitempty"`
-	Institution   InstitutionLevel `json:"institution"`
-	Worker        WorkerLevel      `json:"worker"`
-	Client        ClientLevel      `json:"client"`
+	PartnershipID string            `json:"partnership_id,omitempty"`
+	Name          string            `json:"name"`
+	Municipality  string            `json:"municipality,omitempty"`
+	County        string            `json:"county,omitempty"`
+	Institution   InstitutionLevel  `json:"institution"`
+	Worker        WorkerLevel       `json:"worker"`
+	Client        ClientLevel       `json:"client"`
+	StaffSupport  StaffSupportLevel `json:"staff_support"`
 }
 
 // IndicatorReport is the evaluation as of a day: every partnership, by
@@ -560,21 +620,23 @@ type IndicatorReport struct {
 
 // acc gathers the raw values of one group before they are summarised.
 type acc struct {
-	membersBySector, servicesBySector, meetings, support map[string]int
-	sectors                                              map[string]bool
-	formalisation                                        []int
-	formalized, left                                     int
-	hours                                                float64
-	teams, teamMeetings, teamDays                        int
-	teamSize, teamInst, teamSect                         []int
-	families, open, signed, reopenings                   int
-	toDiagnosis, toContract, contractSectors             []int
-	actions                                              map[string]ActionCounts
-	goals, endings, outcomes                             map[string]int
+	membersBySector, servicesBySector, meetings       map[string]int
+	support                                           map[string]*supportAcc
+	supportWorkers, supportInst, teamWorkers, trained map[string]bool
+	sectors                                           map[string]bool
+	formalisation                                     []int
+	formalized, left                                  int
+	teams, teamMeetings, teamDays                     int
+	teamSize, teamInst, teamSect                      []int
+	families, open, signed, reopenings                int
+	toDiagnosis, toContract, contractSectors          []int
+	actions                                           map[string]ActionCounts
+	goals, endings, outcomes                          map[string]int
 }
 
 func newAcc() *acc {
-	return &acc{membersBySector: map[string]int{}, servicesBySector: map[string]int{}, meetings: map[string]int{}, support: map[string]int{},
+	return &acc{membersBySector: map[string]int{}, servicesBySector: map[string]int{}, meetings: map[string]int{}, support: map[string]*supportAcc{},
+		supportWorkers: map[string]bool{}, supportInst: map[string]bool{}, teamWorkers: map[string]bool{}, trained: map[string]bool{},
 		sectors: map[string]bool{}, actions: map[string]ActionCounts{}, goals: map[string]int{}, endings: map[string]int{}, outcomes: map[string]int{}}
 }
 
@@ -593,10 +655,20 @@ func (a *acc) addPartnership(v *indPartnership) {
 	for k, n := range v.Meetings {
 		a.meetings[string(k)] += n
 	}
-	for k, n := range v.StaffSupport {
-		a.support[string(k)] += n
+	for k, s := range v.Support {
+		f := a.form(string(k))
+		f.activities += s.Activities
+		f.hours += s.Hours
+		for _, w := range s.Workers {
+			f.workers[w], a.supportWorkers[w] = true, true
+			if k == domain.SupportTraining {
+				a.trained[w] = true
+			}
+		}
+		for _, i := range s.Institutions {
+			f.inst[i], a.supportInst[i] = true, true
+		}
 	}
-	a.hours += v.SupportHours
 	a.left += v.MembersLeft
 	if !v.FormalizedOn.IsZero() {
 		a.formalized++
@@ -623,6 +695,9 @@ func (a *acc) addFamily(f *indFamily, asOf domain.Date) {
 		a.teamSize = append(a.teamSize, t.SizeAtForming)
 		a.teamInst = append(a.teamInst, len(t.Institutions))
 		a.teamSect = append(a.teamSect, len(t.Sectors))
+		for _, w := range t.Workers {
+			a.teamWorkers[w] = true
+		}
 	}
 	for i, c := range f.Contracts {
 		if !c.Signed {
@@ -675,7 +750,16 @@ func (a *acc) merge(b *acc) {
 	addMap(a.membersBySector, b.membersBySector)
 	addMap(a.servicesBySector, b.servicesBySector)
 	addMap(a.meetings, b.meetings)
-	addMap(a.support, b.support)
+	for k, s := range b.support {
+		f := a.form(k)
+		f.activities += s.activities
+		f.hours += s.hours
+		maps.Copy(f.workers, s.workers)
+		maps.Copy(f.inst, s.inst)
+	}
+	for _, m := range [][2]map[string]bool{{a.supportWorkers, b.supportWorkers}, {a.supportInst, b.supportInst}, {a.teamWorkers, b.teamWorkers}, {a.trained, b.trained}} {
+		maps.Copy(m[0], m[1])
+	}
 	addMap(a.goals, b.goals)
 	addMap(a.endings, b.endings)
 	addMap(a.outcomes, b.outcomes)
@@ -688,12 +772,49 @@ func (a *acc) merge(b *acc) {
 		a.actions[k] = m
 	}
 	a.formalisation = append(a.formalisation, b.formalisation...)
-	a.formalized, a.left, a.hours = a.formalized+b.formalized, a.left+b.left, a.hours+b.hours
+	a.formalized, a.left = a.formalized+b.formalized, a.left+b.left
 	a.teams, a.teamMeetings, a.teamDays = a.teams+b.teams, a.teamMeetings+b.teamMeetings, a.teamDays+b.teamDays
 	a.teamSize, a.teamInst, a.teamSect = append(a.teamSize, b.teamSize...), append(a.teamInst, b.teamInst...), append(a.teamSect, b.teamSect...)
 	a.families, a.open, a.signed, a.reopenings = a.families+b.families, a.open+b.open, a.signed+b.signed, a.reopenings+b.reopenings
 	a.toDiagnosis, a.toContract = append(a.toDiagnosis, b.toDiagnosis...), append(a.toContract, b.toContract...)
 	a.contractSectors = append(a.contractSectors, b.contractSectors...)
+}
+
+// supportAcc gathers one form of staff support.
+type supportAcc struct {
+	activities    int
+	hours         float64
+	workers, inst map[string]bool
+}
+
+func (a *acc) form(k string) *supportAcc {
+	if a.support[k] == nil {
+		a.support[k] = &supportAcc{workers: map[string]bool{}, inst: map[string]bool{}}
+	}
+	return a.support[k]
+}
+
+func (a *acc) staffSupport() StaffSupportLevel {
+	l := StaffSupportLevel{ByForm: map[string]SupportForm{}, Participants: len(a.supportWorkers), Institutions: len(a.supportInst),
+		TeamMembers: len(a.teamWorkers)}
+	hours := 0.0
+	for _, k := range slices.Sorted(maps.Keys(a.support)) { // one order of the float sum
+		s := a.support[k]
+		l.ByForm[k] = SupportForm{Activities: s.activities, Hours: round2(s.hours), Participants: len(s.workers), Institutions: len(s.inst)}
+		l.Activities += s.activities
+		hours += s.hours
+	}
+	l.Hours = round2(hours)
+	for w := range a.teamWorkers {
+		if a.trained[w] {
+			l.Trained++
+		}
+	}
+	if l.TeamMembers > 0 {
+		v := round2(100 * float64(l.Trained) / float64(l.TeamMembers))
+		l.TrainedShare = &v
+	}
+	return l
 }
 
 func sum(m map[string]int) int {
@@ -708,8 +829,7 @@ func (a *acc) group() IndicatorGroup {
 	g := IndicatorGroup{
 		Institution: InstitutionLevel{MembersBySector: a.membersBySector, Members: sum(a.membersBySector), SectorCoverage: len(a.sectors),
 			ServicesBySector: a.servicesBySector, Services: sum(a.servicesBySector), MeetingsByKind: a.meetings, Meetings: sum(a.meetings),
-			Formalized: a.formalized, DaysToFormalisation: distribution(a.formalisation), MembersLeft: a.left,
-			StaffSupportByKind: a.support, StaffSupportHours: round2(a.hours)},
+			Formalized: a.formalized, DaysToFormalisation: distribution(a.formalisation), MembersLeft: a.left},
 		Worker: WorkerLevel{TeamsFormed: a.teams, TeamSizeAtForming: mean(a.teamSize), InstitutionsPerTeam: mean(a.teamInst),
 			SectorsPerTeam: mean(a.teamSect), TeamMeetings: a.teamMeetings, TeamFamilyMonths: round2(float64(a.teamDays) / DaysPerMonth)},
 		Client: ClientLevel{FamiliesEnrolled: a.families, FamiliesOpen: a.open, DaysToDiagnosis: distribution(a.toDiagnosis),
@@ -720,6 +840,7 @@ func (a *acc) group() IndicatorGroup {
 		v := round2(float64(a.teamMeetings) / (float64(a.teamDays) / DaysPerMonth))
 		g.Worker.TeamMeetingsPerFamilyMonth = &v
 	}
+	g.StaffSupport = a.staffSupport()
 	for _, n := range a.actions {
 		t := &g.Client.Actions
 		t.Completed, t.Missed, t.Overdue, t.Open = t.Completed+n.Completed, t.Missed+n.Missed, t.Overdue+n.Overdue, t.Open+n.Open
@@ -745,8 +866,8 @@ const (
 var Groupings = []Grouping{ByPartnership, ByCounty}
 
 // Report computes the indicators as of a day (the day that decides which
-// open actions are overdue; the zero Date means LastDay), one group per
-// partnership.
+// open actions are overdue; the zero Date means LastDay, but callers pass
+// api.DefaultAsOf, today), one group per partnership.
 func (p *Indicators) Report(asOf domain.Date) IndicatorReport {
 	return p.ReportBy(asOf, ByPartnership)
 }

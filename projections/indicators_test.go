@@ -30,7 +30,7 @@ func indicatorWorld(t *testing.T) (*familyWorld, string) {
 	w.at(day(2020, 1, 20), domain.OfferService{PartnershipID: w.pid, ServiceID: pupService, InstitutionID: w.pup, Name: "doradztwo zawodowe"}, "")
 	w.at(day(2020, 2, 5), domain.RecordMeeting{PartnershipID: w.pid, MeetingID: domain.NewID(), Kind: domain.MeetingRegular, Date: day(2020, 2, 5), Place: "MOPS", Attendees: []string{w.mops, w.school}}, "")
 	w.at(day(2020, 3, 10), domain.FormalizePartnership{PartnershipID: w.pid, Date: day(2020, 3, 10)}, "")
-	w.at(day(2020, 3, 12), domain.RecordStaffSupport{PartnershipID: w.pid, ActivityID: domain.NewID(), Kind: domain.SupportTraining, Date: day(2020, 3, 12), Topic: "współpraca", Institutions: []string{w.mops, w.school}, Hours: 6}, "")
+	w.at(day(2020, 3, 12), domain.RecordStaffSupport{PartnershipID: w.pid, ActivityID: domain.NewID(), Kind: domain.SupportTraining, Date: day(2020, 3, 12), Topic: "współpraca", Institutions: []string{w.mops, w.school}, Workers: []string{w.coordinator, w.pedagog}, Hours: 6}, "")
 	w.at(day(2020, 4, 1), domain.WithdrawService{PartnershipID: w.pid, ServiceID: pupService}, "")
 	w.at(day(2020, 4, 2), domain.LeavePartnership{PartnershipID: w.pid, InstitutionID: police, Date: day(2020, 4, 2)}, "zmiana priorytetów")
 
@@ -108,8 +108,15 @@ func TestIndicatorsOfACraftedHistory(t *testing.T) {
 	assert.Equal(t, projections.Distribution{N: 1, Min: f(60), Q1: f(60), Median: f(60), Q3: f(60), Max: f(60)}, in.DaysToFormalisation,
 		"2020-01-10 → 2020-03-10 is 31 + 29 days (a leap year)")
 	assert.Equal(t, 1, in.MembersLeft)
-	assert.Equal(t, map[string]int{"training": 1}, in.StaffSupportByKind)
-	assert.Equal(t, 6.0, in.StaffSupportHours)
+
+	// Staff support: one training of the coordinator and the pedagogue;
+	// the adviser, the third member of the task team, was not trained.
+	assert.Equal(t, projections.StaffSupportLevel{
+		ByForm:     map[string]projections.SupportForm{"training": {Activities: 1, Hours: 6, Participants: 2, Institutions: 2}},
+		Activities: 1, Hours: 6, Participants: 2, Institutions: 2,
+		TeamMembers: 3, Trained: 2, TrainedShare: f(66.67),
+	}, g.StaffSupport)
+	assert.Equal(t, g.StaffSupport, r.Overall.StaffSupport, "one partnership: the same overall")
 
 	wk := g.Worker
 	assert.Equal(t, 1, wk.TeamsFormed)

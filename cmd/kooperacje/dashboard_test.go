@@ -304,6 +304,14 @@ func TestDashboardsInABrowser(t *testing.T) {
 		var links int
 		b.eval("nav", `document.querySelectorAll('nav a[href="/families"]').length`, &links)
 		assert.Zero(t, links, "the evaluator is not offered the families")
+		var xlsx, csv string
+		b.eval("download xlsx", `document.querySelector('#download-xlsx').textContent`, &xlsx)
+		b.eval("download csv", `document.querySelector('#download-csv').textContent`, &csv)
+		assert.Equal(t, "Pobierz arkusz (.xlsx)", xlsx)
+		assert.Equal(t, "Pobierz CSV (średnik, przecinek dziesiętny)", csv)
+		var stated string
+		b.eval("cut-off", `document.querySelector('[data-k="as_of"]').textContent`, &stated)
+		assert.Contains(t, stated, "koniec dzisiejszego dnia (czas polski), zasada domyślna", "the page says which cut-off it stands at")
 		b.screenshot("evaluation")
 		b.open(base + "/families")
 		var code string

@@ -284,7 +284,7 @@ func TestDemoFamiliesReachEveryStageAndLoadOnce(t *testing.T) {
 		assert.LessOrEqual(t, n, sieradz, "most families are in Sieradz")
 		assert.GreaterOrEqual(t, support[demoID("partnership", p.slug)], 3, "staff support in %s", p.name)
 	}
-	assert.Len(t, supportKinds, 4, "trainings, coaching, workshops and consultations")
+	assert.Len(t, supportKinds, len(domain.SupportKinds), "every form of staff support: trainings, coaching, workshops, PZK and ZZK meetings, consultations")
 
 	for _, e := range []domain.Ending{domain.EndingGoalsMet, domain.EndingClientBroke, domain.EndingClientWithdrew, domain.EndingMovedAway} {
 		assert.Positive(t, endings[e], "a contract ended with %s", e)

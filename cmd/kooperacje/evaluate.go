@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -44,23 +43,24 @@ func (s progressSource) Read(ctx context.Context, from, to uint64, fn projection
 }
 
 // evaluate replays the stream into the evaluation indicators and writes
-// indicators.json, indicators.csv and report.html: kooperacje evaluate
+// indicators.json, indicators.csv, indicators.xlsx and report.html: kooperacje evaluate
 // --out DIR [--as-of DAY | --from DAY --to DAY] [--sequence N |
 // --recorded-as-of TIME].
 func evaluate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c storeConfig
-	var asOf, recordedAsOf, from, to, out, by string
+	var asOf, recordedAsOf, from, to, out, by, lang string
 	var sequence uint64
 	var quiet bool
 	fs := oneOffFlags("evaluate", &c, stderr, "")
-	fs.StringVar(&asOf, "as-of", "", "a day (YYYY-MM-DD): only what happened by its end, in business time (default: everything, as of the last day in the history)")
+	fs.StringVar(&asOf, "as-of", "", "a day (YYYY-MM-DD): only what happened by its end, in business time (default: today in Poland, the rule of the overview and the evaluation page)")
 	fs.Uint64Var(&sequence, "sequence", 0, "a stream sequence: only the commands stored at or before it (the state the live projections had there)")
 	fs.StringVar(&recordedAsOf, "recorded-as-of", "", "an RFC 3339 time or a day (YYYY-MM-DD, its end in Poland): only what the engine had recorded by then")
 	fs.StringVar(&from, "from", "", "with --to: also report the changes of the counters over the days from..to (docs/evaluation.md)")
 	fs.StringVar(&to, "to", "", "with --from: the last day of the period; the indicators stand as of it")
 	fs.StringVar(&by, "by", string(projections.ByPartnership), "how to group the partnerships: partnership (one group per municipality's PZK) or county (powiat)")
-	fs.StringVar(&out, "out", "", "directory to write indicators.json, indicators.csv and report.html into (required)")
+	fs.StringVar(&out, "out", "", "directory to write indicators.json, indicators.csv, indicators.xlsx and report.html into (required)")
 	fs.BoolVar(&quiet, "quiet", false, "no progress bar")
+	fs.StringVar(&lang, "lang", "pl", "the language of report.html: pl (Polish, the default) or en (English, indicators named by their keys of docs/evaluation.md)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -71,6 +71,7 @@ func evaluate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	var until projections.Until
 	var day, fromDay domain.Date
+	now := time.Now() // the default day (api.DefaultAsOf), once for every replay
 	switch {
 	case set["sequence"] && set["recorded-as-of"]:
 		return usagef("--sequence and --recorded-as-of both cut the stream where the engine was; give one of them")
@@ -80,6 +81,8 @@ func evaluate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usagef("--as-of and --from/--to both set the day the indicators stand at; with a period, --to is that day")
 	case set["from"] != set["to"]:
 		return usagef("--from and --to go together")
+	case !slices.Contains(reportLangs, lang):
+		return usagef("--lang %q: use one of %v", lang, reportLangs)
 	case !slices.Contains(projections.Groupings, projections.Grouping(by)):
 		return usagef("--by %q: use one of %v", by, projections.Groupings)
 	}
@@ -139,7 +142,7 @@ func evaluate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			src = progressSource{Source: store, bar: bar}
 			defer func() { _ = bar.Finish() }()
 		}
-		return api.Evaluate(ctx, src, keys, until, day, projections.Grouping(by))
+		return api.Evaluate(ctx, src, keys, until, day, projections.Grouping(by), now)
 	}
 	ev, err := replay(until, day)
 	if err != nil {
@@ -162,16 +165,20 @@ func evaluate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
-	files, err := evaluationFiles(ev)
+	files, err := evaluationFiles(ev, lang)
 	if err != nil {
 		return err
 	}
-	for _, name := range []string{"indicators.json", "indicators.csv", "report.html"} {
+	for _, name := range evaluationOutputs {
 		if err := os.WriteFile(filepath.Join(out, name), files[name], 0o644); err != nil {
 			return err
 		}
 	}
-	fmt.Fprintf(stdout, "%d partnerships, %d families, as of %s: %s\n", len(ev.Partnerships), ev.Overall.Client.FamiliesEnrolled, ev.AsOf, filepath.Join(out, "report.html"))
+	rule := "the day asked for"
+	if ev.CutoffRule == api.CutoffToday {
+		rule = "today in Poland, the default"
+	}
+	fmt.Fprintf(stdout, "%d partnerships, %d families, as of the end of %s (%s): %s\n", len(ev.Partnerships), ev.Overall.Client.FamiliesEnrolled, ev.AsOf, rule, filepath.Join(out, "report.html"))
 	return nil
 }
 
@@ -241,8 +248,11 @@ func subtract(a, b reflect.Value) reflect.Value {
 	return out
 }
 
-// evaluationFiles renders the three outputs.
-func evaluationFiles(ev evaluation) (map[string][]byte, error) {
+// evaluationOutputs are the files evaluate writes.
+var evaluationOutputs = []string{"indicators.json", "indicators.csv", "indicators.xlsx", "report.html"}
+
+// evaluationFiles renders the outputs.
+func evaluationFiles(ev evaluation, lang string) (map[string][]byte, error) {
 	js, err := api.EncodeEvaluation(ev)
 	if err != nil {
 		return nil, err
@@ -256,42 +266,15 @@ func evaluationFiles(ev evaluation) (map[string][]byte, error) {
 		}
 		rows[i] = r
 	}
-	var cs bytes.Buffer
-	cs.WriteString("\ufeff") // a BOM: spreadsheets then read UTF-8, Polish letters included
-	w := csv.NewWriter(&cs)
-	_ = w.Write([]string{"partnerstwo_id", "partnerstwo", "gmina", "poziom", "wskaznik", "opis", "wartosc", "stan_na"})
-	for i, g := range groups {
-		for _, r := range rows[i] {
-			_ = w.Write([]string{g.PartnershipID, groupName(g), g.Municipality, r.level, r.key, r.label, r.value, ev.AsOf.String()})
-		}
-	}
-	if ev.Period != nil {
-		// The period's rows: the changes of the counters, stan_na the
-		// period as an ISO 8601 interval.
-		for _, g := range append(slices.Clone(ev.Period.Partnerships), ev.Period.Overall) {
-			rs, err := flattenGroup(g)
-			if err != nil {
-				return nil, err
-			}
-			for _, r := range rs {
-				if r.value != "" {
-					_ = w.Write([]string{g.PartnershipID, groupName(g), g.Municipality, "zmiana/" + r.level, r.key, r.label, r.value, ev.Period.From.String() + "/" + ev.Period.To.String()})
-				}
-			}
-		}
-	}
-	w.Flush()
-	if err := w.Error(); err != nil {
+	cs, err := api.EvaluationCSV(ev)
+	if err != nil {
 		return nil, err
 	}
-	return map[string][]byte{"indicators.json": js, "indicators.csv": cs.Bytes(), "report.html": reportHTML(ev, groups, rows)}, nil
-}
-
-func groupName(g projections.IndicatorGroup) string {
-	if g.PartnershipID == "" && g.County == "" {
-		return "ogółem (overall)"
+	xlsx, err := api.EvaluationWorkbook(ev)
+	if err != nil {
+		return nil, err
 	}
-	return g.Name
+	return map[string][]byte{"indicators.json": js, "indicators.csv": cs, "indicators.xlsx": xlsx, "report.html": reportHTML(ev, groups, rows, lang)}, nil
 }
 
 type indicatorRow struct {
@@ -308,7 +291,7 @@ func flattenGroup(g projections.IndicatorGroup) ([]indicatorRow, error) {
 	for _, level := range []struct {
 		name string
 		v    any
-	}{{"institution", g.Institution}, {"worker", g.Worker}, {"client", g.Client}} {
+	}{{"institution", g.Institution}, {"worker", g.Worker}, {"client", g.Client}, {"staff_support", g.StaffSupport}} {
 		raw, err := json.Marshal(level.v)
 		if err != nil {
 			return nil, err
@@ -391,86 +374,7 @@ func (o *orderedObject) walk(path []string, fn func([]string, any)) {
 	}
 }
 
-var polishWords = map[string]string{
-	"members_by_sector":              "Instytucje członkowskie wg sektora",
-	"members":                        "Instytucje członkowskie",
-	"sector_coverage":                "Liczba sektorów w PZK",
-	"services_by_sector":             "Usługi w koszyku wg sektora",
-	"services":                       "Usługi w koszyku",
-	"meetings_by_kind":               "Spotkania PZK wg rodzaju",
-	"meetings":                       "Spotkania PZK",
-	"formalized":                     "PZK sformalizowane",
-	"days_to_formalisation":          "Dni od inicjacji do formalizacji",
-	"members_left":                   "Instytucje, które wystąpiły",
-	"staff_support_by_kind":          "Wsparcie kadr wg formy",
-	"staff_support_hours":            "Godziny wsparcia kadr",
-	"teams_formed":                   "Powołane ZZK",
-	"team_size_at_forming":           "Średnia liczebność ZZK przy powołaniu",
-	"institutions_per_team":          "Średnia liczba instytucji w ZZK",
-	"sectors_per_team":               "Średnia liczba sektorów w ZZK",
-	"team_meetings":                  "Spotkania ZZK",
-	"team_family_months":             "Rodzino-miesiące pracy ZZK",
-	"team_meetings_per_family_month": "Spotkania ZZK na rodzino-miesiąc",
-	"families_enrolled":              "Rodziny objęte wsparciem",
-	"families_open":                  "Rodziny w toku (sprawy otwarte)",
-	"days_to_diagnosis":              "Dni od otwarcia do diagnozy",
-	"days_to_contract":               "Dni od otwarcia do podpisania kontraktu",
-	"contracts_signed":               "Podpisane kontrakty",
-	"sectors_per_contract":           "Średnia liczba sektorów w kontrakcie",
-	"actions_by_sector":              "Działania wg sektora",
-	"actions":                        "Działania",
-	"goals_by_achievement":           "Cele wg stopnia osiągnięcia (ostatnia ocena)",
-	"contract_endings":               "Zakończenia kontraktów wg przyczyny",
-	"case_outcomes":                  "Zamknięcia spraw wg rezultatu",
-	"reopenings":                     "Ponowne otwarcia spraw",
-	"n":                              "liczba",
-	"value":                          "wartość",
-	"min":                            "minimum",
-	"q1":                             "pierwszy kwartyl",
-	"median":                         "mediana",
-	"q3":                             "trzeci kwartyl",
-	"max":                            "maksimum",
-	"completed":                      "wykonane",
-	"missed":                         "niewykonane",
-	"overdue":                        "zaległe",
-	"open":                           "w toku",
-	"client":                         "klient",
-	"coordinator":                    "koordynator",
-}
-
-// indicatorValues says which enumeration of the domain the keys under an
-// indicator are values of, for their Polish labels (package polish).
-var indicatorValues = map[string]string{
-	"members_by_sector":     "sector",
-	"services_by_sector":    "sector",
-	"actions_by_sector":     "sector",
-	"meetings_by_kind":      "meeting",
-	"staff_support_by_kind": "support",
-	"goals_by_achievement":  "achievement",
-	"contract_endings":      "ending",
-	"case_outcomes":         "outcome",
-}
-
-func polishLabel(path []string) string {
-	parts := make([]string, len(path))
-	for i, p := range path {
-		if l, ok := polishWords[p]; ok {
-			parts[i] = l
-		} else if l, ok := polish.Labels[indicatorValues[parent(path, i)]][p]; ok {
-			parts[i] = l
-		} else {
-			parts[i] = p
-		}
-	}
-	return strings.Join(parts, " — ")
-}
-
-func parent(path []string, i int) string {
-	if i == 0 {
-		return ""
-	}
-	return path[i-1]
-}
+func polishLabel(path []string) string { return polish.IndicatorLabel(path) }
 
 // chartsOf are the indicators the report draws a bar chart of, one bar a
 // partnership.
@@ -479,11 +383,12 @@ var chartsOf = []string{
 	"client.sectors_per_contract.value", "client.actions.completed", "client.actions.missed", "client.actions.overdue", "client.reopenings",
 	"worker.teams_formed", "worker.team_size_at_forming.value", "worker.sectors_per_team.value", "worker.team_meetings", "worker.team_meetings_per_family_month",
 	"institution.members", "institution.sector_coverage", "institution.services", "institution.meetings", "institution.members_left",
+	"staff_support.support_activities", "staff_support.support_hours", "staff_support.support_participants", "staff_support.team_members_trained_share",
 }
 
 const reportCSS = `body{font-family:system-ui,sans-serif;margin:2em auto;max-width:60em;color:#111;line-height:1.4}
 h1{font-size:1.6em}h2{margin-top:2em;border-bottom:1px solid #999}h3{font-size:1.05em;margin:1.5em 0 .3em}
-.en{color:#555;font-size:.85em;font-weight:normal}table{border-collapse:collapse;width:100%;font-size:.9em}
+.note{color:#555;font-size:.9em}table{border-collapse:collapse;width:100%;font-size:.9em}
 td,th{border:1px solid #bbb;padding:.2em .5em;text-align:left}td.v{text-align:right;font-variant-numeric:tabular-nums}
 svg text{font-size:12px;font-family:system-ui,sans-serif}.bar{fill:#3b6ea5;stroke:#000;stroke-width:.5}
 @media print{h2{page-break-before:always}}`
@@ -509,22 +414,73 @@ func periodRows(ev evaluation, i, n int) []indicatorRow {
 	return slices.DeleteFunc(rows, func(r indicatorRow) bool { return r.value == "" })
 }
 
-func reportHTML(ev evaluation, groups []projections.IndicatorGroup, rows [][]indicatorRow) []byte {
+// reportWords are the report's fixed words in each language it is
+// written in: Polish (the default) and English (--lang en).
+var reportWords = map[string]map[string]string{
+	"pl": {
+		"title": "Ewaluacja modelu kooperacji", "as_of": "Stan na", "counted": "Policzono", "pseudonyms": "Rodziny oznaczone wyłącznie pseudonimami; raport nie zawiera danych osobowych.",
+		"partnerships": "Partnerstwa", "replayed": "Odtworzono %s i %s; pominięto zdarzeń nieznanego typu: %d.", "grouping": "Grupowanie",
+		"period": "Okres", "period_note": "zmiany liczników w okresie poniżej, przy każdej grupie.", "compared_partnerships": "Porównanie partnerstw (gmin)",
+		"compared_counties": "Porównanie powiatów", "no_data": "brak danych", "level": "Poziom", "indicator": "Wskaźnik", "value": "Wartość",
+		"change": "Zmiana", "changes": "Zmiany w okresie", "municipality": "gmina", "glossary": "Słownik wskaźników", "definition": "Definicja", "formula": "Wzór",
+		"institution": "instytucje (PZK)", "worker": "pracownicy (ZZK)", "client": "klienci (rodziny)", "staff_support": "wsparcie kadr",
+		"overall": "Ogółem (wszystkie partnerstwa)",
+	},
+	"en": {
+		"title": "Evaluation of the cooperation model", "as_of": "As of", "counted": "Counted", "pseudonyms": "Families under pseudonyms only; the report holds no personal data.",
+		"partnerships": "Partnerships", "replayed": "Replayed %s and %s; events of unknown types skipped: %d.", "grouping": "Grouping",
+		"period": "Period", "period_note": "the changes of the counters over the period below each group.", "compared_partnerships": "Partnerships (municipalities) compared",
+		"compared_counties": "Counties compared", "no_data": "no data", "level": "Level", "indicator": "Indicator", "value": "Value",
+		"change": "Change", "changes": "Changes over the period", "municipality": "municipality", "glossary": "Indicators", "definition": "Definition", "formula": "Formula",
+		"institution": "institutions (PZK)", "worker": "workers (ZZK)", "client": "clients (families)", "staff_support": "staff support",
+		"overall": "Overall (all partnerships)",
+	},
+}
+
+// reportLangs are the languages of report.html.
+var reportLangs = []string{"pl", "en"}
+
+// reportValue writes a number as the language does: a decimal comma in
+// Polish.
+func reportValue(v, lang string) string {
+	if lang == "pl" {
+		return strings.Replace(v, ".", ",", 1)
+	}
+	return v
+}
+
+// reportLabel names an indicator: its Polish name, or in English its key
+// as docs/evaluation.md defines it.
+func reportLabel(r indicatorRow, lang string) string {
+	if lang == "pl" {
+		return r.label
+	}
+	return r.level + "." + r.key
+}
+
+func reportHTML(ev evaluation, groups []projections.IndicatorGroup, rows [][]indicatorRow, lang string) []byte {
 	var b strings.Builder
 	e := html.EscapeString
-	fmt.Fprintf(&b, "<!DOCTYPE html>\n<html lang=\"pl\">\n<head>\n<meta charset=\"utf-8\">\n<title>Ewaluacja modelu kooperacji — stan na %s</title>\n<style>\n%s\n</style>\n</head>\n<body>\n", e(ev.AsOf.String()), reportCSS)
-	fmt.Fprintf(&b, "<h1>Ewaluacja modelu kooperacji <span class=\"en\">(evaluation of the cooperation model)</span></h1>\n")
-	fmt.Fprintf(&b, "<p>Stan na <strong>%s</strong> (as of). Partnerstwa: %d. Rodziny oznaczone wyłącznie pseudonimami; raport nie zawiera danych osobowych.</p>\n", e(ev.AsOf.String()), len(ev.Partnerships))
-	fmt.Fprintf(&b, "<p>Odtworzono %s, %s; pominięto zdarzenia nieznanego typu: %d (skipped unknown events).</p>\n",
-		polish.Messages.Count(int(ev.Replay.Commits)), polish.Events.Count(int(ev.Replay.Events)), ev.Replay.SkippedUnknown)
-	compared := "Porównanie partnerstw (gmin) <span class=\"en\">(partnerships compared)</span>"
-	if ev.By == projections.ByCounty {
-		compared = "Porównanie powiatów <span class=\"en\">(counties compared)</span>"
+	w := reportWords[lang]
+	fmt.Fprintf(&b, "<!DOCTYPE html>\n<html lang=\"%s\">\n<head>\n<meta charset=\"utf-8\">\n<title>%s — %s %s</title>\n<style>\n%s\n</style>\n</head>\n<body>\n",
+		lang, e(w["title"]), e(strings.ToLower(w["as_of"])), e(ev.AsOf.String()), reportCSS)
+	fmt.Fprintf(&b, "<h1>%s</h1>\n", e(w["title"]))
+	rule, cutoff := api.CutoffRuleText(ev, lang)
+	fmt.Fprintf(&b, "<p class=\"cutoff\" data-rule=\"%s\">%s <strong>%s</strong> — %s. %s %s.</p>\n",
+		e(string(ev.CutoffRule)), e(w["as_of"]), e(ev.AsOf.String()), e(rule), e(w["counted"]), e(cutoff))
+	fmt.Fprintf(&b, "<p>%s: %d. %s</p>\n", e(w["partnerships"]), len(ev.Partnerships), e(w["pseudonyms"]))
+	messages, events := polish.Messages.Count(int(ev.Replay.Commits)), polish.Events.Count(int(ev.Replay.Events))
+	if lang != "pl" {
+		messages, events = fmt.Sprintf("%d messages", ev.Replay.Commits), fmt.Sprintf("%d events", ev.Replay.Events)
 	}
-	fmt.Fprintf(&b, "<p>Grupowanie <span class=\"en\">(by)</span>: <strong>%s</strong>.</p>\n", e(string(ev.By)))
+	fmt.Fprintf(&b, "<p>%s</p>\n", e(fmt.Sprintf(w["replayed"], messages, events, ev.Replay.SkippedUnknown)))
+	fmt.Fprintf(&b, "<p>%s: <strong>%s</strong>.</p>\n", e(w["grouping"]), e(api.GroupingText(ev.By, lang)))
+	compared := w["compared_partnerships"]
+	if ev.By == projections.ByCounty {
+		compared = w["compared_counties"]
+	}
 	if ev.Period != nil {
-		fmt.Fprintf(&b, "<p>Okres <span class=\"en\">(period)</span>: <strong>%s – %s</strong>; zmiany liczników w okresie poniżej, przy każdej grupie.</p>\n",
-			e(ev.Period.From.String()), e(ev.Period.To.String()))
+		fmt.Fprintf(&b, "<p>%s: <strong>%s – %s</strong>; %s</p>\n", e(w["period"]), e(ev.Period.From.String()), e(ev.Period.To.String()), e(w["period_note"]))
 	}
 	index := func(rs []indicatorRow, key string) (indicatorRow, bool) {
 		for _, r := range rs {
@@ -534,7 +490,7 @@ func reportHTML(ev evaluation, groups []projections.IndicatorGroup, rows [][]ind
 		}
 		return indicatorRow{}, false
 	}
-	fmt.Fprintf(&b, "<h2>%s</h2>\n", compared)
+	fmt.Fprintf(&b, "<h2>%s</h2>\n", e(compared))
 	for _, key := range chartsOf {
 		type bar struct {
 			name  string
@@ -553,44 +509,63 @@ func reportHTML(ev evaluation, groups []projections.IndicatorGroup, rows [][]ind
 			maxV = max(maxV, r.number)
 		}
 		r, _ := index(rows[len(rows)-1], key)
-		fmt.Fprintf(&b, "<h3>%s <span class=\"en\">(%s)</span></h3>\n", e(r.label), e(key))
+		label := reportLabel(r, lang)
+		fmt.Fprintf(&b, "<h3>%s</h3>\n", e(label))
 		const rowH, labelW, barW = 22, 170, 360
-		fmt.Fprintf(&b, "<svg role=\"img\" aria-label=\"%s\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\">\n", e(r.label), labelW+barW+80, rowH*len(bars)+4, labelW+barW+80, rowH*len(bars)+4)
+		fmt.Fprintf(&b, "<svg role=\"img\" aria-label=\"%s\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\">\n", e(label), labelW+barW+80, rowH*len(bars)+4, labelW+barW+80, rowH*len(bars)+4)
 		for i, br := range bars {
 			y := i*rowH + 2
-			w := 0.0
+			bw := 0.0
 			if maxV > 0 {
-				w = br.v / maxV * barW
+				bw = br.v / maxV * barW
 			}
-			val := br.value
+			val := reportValue(br.value, lang)
 			if val == "" {
-				val = "brak danych"
+				val = w["no_data"]
 			}
 			fmt.Fprintf(&b, "<text x=\"0\" y=\"%d\">%s</text><rect class=\"bar\" x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\"/><text x=\"%.1f\" y=\"%d\">%s</text>\n",
-				y+14, e(br.name), labelW, y+3, w, rowH-8, float64(labelW)+w+6, y+14, e(val))
+				y+14, e(br.name), labelW, y+3, bw, rowH-8, float64(labelW)+bw+6, y+14, e(val))
 		}
 		b.WriteString("</svg>\n")
 	}
 	for i, g := range groups {
-		title := groupName(g)
-		if g.Municipality != "" {
-			title += " — gmina " + g.Municipality
+		title := g.Name
+		if g.PartnershipID == "" && g.County == "" {
+			title = w["overall"]
 		}
-		fmt.Fprintf(&b, "<h2>%s</h2>\n<table>\n<tr><th>Poziom</th><th>Wskaźnik</th><th>Wartość</th><th class=\"en\">indicator</th></tr>\n", e(title))
-		levels := map[string]string{"institution": "instytucje (PZK)", "worker": "pracownicy (ZZK)", "client": "klienci (rodziny)"}
+		if g.Municipality != "" {
+			title += " — " + w["municipality"] + " " + g.Municipality
+		}
+		fmt.Fprintf(&b, "<h2>%s</h2>\n<table>\n<tr><th>%s</th><th>%s</th><th>%s</th></tr>\n", e(title), e(w["level"]), e(w["indicator"]), e(w["value"]))
 		for _, r := range rows[i] {
-			fmt.Fprintf(&b, "<tr><td>%s</td><td>%s</td><td class=\"v\">%s</td><td class=\"en\">%s</td></tr>\n", e(levels[r.level]), e(r.label), e(r.value), e(r.key))
+			fmt.Fprintf(&b, "<tr><td>%s</td><td>%s</td><td class=\"v\">%s</td></tr>\n", e(w[r.level]), e(reportLabel(r, lang)), e(reportValue(r.value, lang)))
 		}
 		b.WriteString("</table>\n")
 		if change := periodRows(ev, i, len(groups)); len(change) > 0 {
-			fmt.Fprintf(&b, "<h3>Zmiany w okresie %s – %s <span class=\"en\">(changes over the period)</span></h3>\n<table class=\"period\">\n<tr><th>Poziom</th><th>Wskaźnik</th><th>Zmiana</th><th class=\"en\">indicator</th></tr>\n",
-				e(ev.Period.From.String()), e(ev.Period.To.String()))
+			fmt.Fprintf(&b, "<h3>%s %s – %s</h3>\n<table class=\"period\">\n<tr><th>%s</th><th>%s</th><th>%s</th></tr>\n",
+				e(w["changes"]), e(ev.Period.From.String()), e(ev.Period.To.String()), e(w["level"]), e(w["indicator"]), e(w["change"]))
 			for _, r := range change {
-				fmt.Fprintf(&b, "<tr><td>%s</td><td>%s</td><td class=\"v\">%s</td><td class=\"en\">%s</td></tr>\n", e(levels[r.level]), e(r.label), e(r.value), e(r.key))
+				fmt.Fprintf(&b, "<tr><td>%s</td><td>%s</td><td class=\"v\">%s</td></tr>\n", e(w[r.level]), e(reportLabel(r, lang)), e(reportValue(r.value, lang)))
 			}
 			b.WriteString("</table>\n")
 		}
 	}
-	b.WriteString("<p class=\"en\">Definicje wskaźników: docs/evaluation.md.</p>\n</body>\n</html>\n")
+	if lang == "pl" {
+		fmt.Fprintf(&b, "<h2>%s</h2>\n<table class=\"glossary\">\n<tr><th>%s</th><th>%s</th><th>%s</th></tr>\n", e(w["glossary"]), e(w["indicator"]), e(w["definition"]), e(w["formula"]))
+		seen := map[string]bool{}
+		for _, r := range rows[len(rows)-1] {
+			top, _, _ := strings.Cut(r.key, ".")
+			if seen[top] {
+				continue
+			}
+			seen[top] = true
+			ind := polish.Indicators[top]
+			fmt.Fprintf(&b, "<tr><td>%s</td><td>%s</td><td>%s</td></tr>\n", e(ind.Name), e(ind.Definition), e(ind.Formula))
+		}
+		b.WriteString("</table>\n")
+	} else {
+		b.WriteString("<p class=\"note\">The indicators' definitions: docs/evaluation.md, by the keys above.</p>\n")
+	}
+	b.WriteString("</body>\n</html>\n")
 	return []byte(b.String())
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"flag"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/xuri/excelize/v2"
 
 	"github.com/kooperacje/kooperacje/api"
 	"github.com/kooperacje/kooperacje/domain"
@@ -77,9 +79,10 @@ func TestEvaluateTheDemoTwiceGivesTheSameFilesWithoutWhoTheFamiliesAre(t *testin
 		code := run(ctx, []string{"evaluate", "--data", dir, "--demo", "--out", out, "--quiet"}, &stdout, &stderr)
 		require.Equal(t, 0, code, stderr.String())
 		assert.Contains(t, stdout.String(), "report.html")
+		assert.Contains(t, stdout.String(), "(today in Poland, the default)", "the command says which cut-off it used")
 	}
 	files := map[string][]byte{}
-	for _, name := range []string{"indicators.json", "indicators.csv", "report.html"} {
+	for _, name := range evaluationOutputs {
 		a, err := os.ReadFile(filepath.Join(outs[0], name))
 		require.NoError(t, err)
 		b, err := os.ReadFile(filepath.Join(outs[1], name))
@@ -115,18 +118,36 @@ func TestEvaluateTheDemoTwiceGivesTheSameFilesWithoutWhoTheFamiliesAre(t *testin
 	assert.True(t, bytes.HasPrefix(files["indicators.csv"], []byte("\xef\xbb\xbf")), "a UTF-8 BOM")
 	assert.Contains(t, string(files["indicators.csv"]), "Sieradz")
 	assert.Contains(t, string(files["indicators.csv"]), "Rodziny objęte wsparciem")
+	// The Polish convention: every row splits into as many columns as the
+	// header on semicolons, and the demo's means carry decimal commas.
+	lines := strings.Split(strings.TrimSuffix(string(files["indicators.csv"]), "\r\n"), "\r\n")
+	require.Len(t, lines, 1+4+1, "a header, a row per partnership and one overall")
+	for _, l := range lines[1:] {
+		assert.Equal(t, strings.Count(lines[0], ";"), strings.Count(l, ";"), "%s", l)
+	}
+	assert.Regexp(t, `;\d+,\d+;`, lines[len(lines)-1], "a decimal comma")
+	wb, err := excelize.OpenReader(bytes.NewReader(files["indicators.xlsx"]))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"Informacje", "Instytucje (PZK)", "Pracownicy (ZZK)", "Klienci (rodziny)", "Wsparcie kadr", "Słownik wskaźników"}, wb.GetSheetList())
+	_ = wb.Close()
 
 	report := string(files["report.html"])
+	top, _, _ := strings.Cut(report, "<h2>")
+	assert.Contains(t, top, "Stan na <strong>"+projections.Today(time.Now()).String()+"</strong> — koniec dzisiejszego dnia (czas polski), zasada domyślna",
+		"the cut-off stated at the top")
 	assert.Contains(t, report, "<svg")
 	assert.NotContains(t, report, "http://")
 	assert.NotContains(t, report, "https://")
 	assert.True(t, strings.HasPrefix(report, "<!DOCTYPE html>"))
 
-	// What the report says in Polish (its English glosses aside) has no
-	// value of an enumeration in English.
-	text := regexp.MustCompile(`(?s)<(span|td|th) class="en">.*?</(span|td|th)>|<style>.*?</style>|<[^>]+>`).ReplaceAllString(report, " ")
+	// The report is in Polish only: no value of an enumeration in
+	// English, no English word, no key of the JSON, decimal commas.
+	text := regexp.MustCompile(`(?s)<style>.*?</style>|<[^>]+>`).ReplaceAllString(report, " ")
 	assert.Contains(t, text, "pomoc społeczna")
 	assert.Contains(t, text, "niedotrzymanie przez klienta")
+	assert.Contains(t, text, "Średnia liczba spotkań ZZK na rodzinę miesięcznie")
+	assert.Contains(t, text, "Wsparcie kadr wg formy — spotkanie ZZK — godziny")
+	assert.Contains(t, text, "Słownik wskaźników")
 	for _, values := range polish.Enums {
 		for _, v := range values {
 			if len(v) < 3 || v == "partner" || v == "coaching" || v == "system" {
@@ -135,6 +156,13 @@ func TestEvaluateTheDemoTwiceGivesTheSameFilesWithoutWhoTheFamiliesAre(t *testin
 			assert.NotRegexp(t, `(^|[^\pL_])`+regexp.QuoteMeta(v)+`($|[^\pL_])`, text, "the report says %q in English", v)
 		}
 	}
+	for _, word := range []string{"as of", "overall", "partnerships?", "indicators?", "skipped", "unknown", "evaluation", "period", "compared",
+		"counties", "county", "events?", "value", "level", "worker", "institution", "client", "staff", "support", "changes?", "grouping", "\\(by\\)"} {
+		assert.NotRegexp(t, `(?i)(^|[^\pL])`+word+`($|[^\pL])`, text, "the report says %q in English", word)
+	}
+	assert.NotRegexp(t, `[a-z]+_[a-z_]+`, text, "no key of the JSON")
+	assert.NotRegexp(t, `\d\.\d`, text, "no decimal point")
+	assert.Regexp(t, `\d,\d`, text, "decimal commas")
 }
 
 func TestEvaluateAsOfADayAndWithoutOut(t *testing.T) {
@@ -165,6 +193,16 @@ func TestEvaluateAsOfADayAndWithoutOut(t *testing.T) {
 	assert.Equal(t, "1999-01-01T22:59:59.999999999Z", ev.Cutoff.OccurredAt, "the end of the day in Warsaw (UTC+1 in winter)")
 	assert.Zero(t, ev.Overall.Client.Families, "no family had been enrolled in 1999")
 
+	assert.Equal(t, 2, run(context.Background(), []string{"evaluate", "--data", dir, "--demo", "--out", t.TempDir(), "--lang", "de"}, &stdout, &stderr))
+	assert.Contains(t, stderr.String(), `--lang "de"`)
+	en := t.TempDir()
+	require.Equal(t, 0, run(context.Background(), []string{"evaluate", "--data", dir, "--demo", "--out", en, "--quiet", "--lang", "en", "--as-of", "2021-06-30"}, &stdout, &stderr), stderr.String())
+	english, err := os.ReadFile(filepath.Join(en, "report.html"))
+	require.NoError(t, err)
+	assert.Contains(t, string(english), `<html lang="en">`)
+	assert.Contains(t, string(english), "As of <strong>2021-06-30</strong> — the end of the chosen day (Polish time).")
+	assert.Contains(t, string(english), "worker.team_meetings_per_family_month", "indicators by their keys of docs/evaluation.md")
+	assert.NotContains(t, string(english), "Stan na")
 	assert.Equal(t, 2, run(context.Background(), []string{"evaluate", "--data", dir, "--demo", "--out", t.TempDir(), "--by", "town"}, &stdout, &stderr))
 	assert.Contains(t, stderr.String(), `--by "town"`)
 
@@ -199,8 +237,25 @@ func TestEvaluateAsOfADayAndWithoutOut(t *testing.T) {
 	report, err := os.ReadFile(filepath.Join(out, "report.html"))
 	require.NoError(t, err)
 	assert.Contains(t, string(report), "Porównanie powiatów")
-	assert.Contains(t, string(report), "Okres <span class=\"en\">(period)</span>: <strong>2020-01-01 – 2020-12-31</strong>")
+	assert.Contains(t, string(report), "Okres: <strong>2020-01-01 – 2020-12-31</strong>")
 	assert.Contains(t, string(report), "Zmiany w okresie 2020-01-01 – 2020-12-31")
+
+	// The spreadsheets carry the period's changes after the counties'
+	// states, a row each, with both days.
+	csvBytes, err := os.ReadFile(filepath.Join(out, "indicators.csv"))
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSuffix(string(csvBytes), "\r\n"), "\r\n")
+	counties := len(byCounty.Partnerships)
+	require.Len(t, lines, 1+2*(counties+1), "a header, the states, then the changes")
+	for i, l := range lines[1:] {
+		cells := strings.Split(l, ";")
+		if i <= counties {
+			assert.Equal(t, []string{"stan na dzień", "", "2020-12-31"}, cells[3:6], "%s", l)
+		} else {
+			assert.Equal(t, []string{"zmiana w okresie", "2020-01-01", "2020-12-31"}, cells[3:6], "%s", l)
+		}
+	}
+	assert.True(t, strings.HasPrefix(lines[len(lines)-1], "Ogółem (wszystkie partnerstwa);"))
 }
 
 // craftedEngine starts an engine (with the demo master key, so that
@@ -281,7 +336,7 @@ func TestEvaluateUpToASequenceIsWhatTheLiveProjectionHadThere(t *testing.T) {
 		require.NoError(t, runner.WaitFor(ctx, last))
 		snap, err := live.Snapshot()
 		require.NoError(t, err)
-		rep, err := json.Marshal(live.Report(domain.Date{}))
+		rep, err := json.Marshal(live.Report(api.DefaultAsOf(time.Now()))) // the default rule of evaluate and the overview
 		require.NoError(t, err)
 		cuts = append(cuts, cut{last, snap, rep})
 	}
@@ -372,7 +427,7 @@ func TestEvaluateUpToASequenceIsWhatTheLiveProjectionHadThere(t *testing.T) {
 	assert.Equal(t, -1, ev.Period.Overall.Institution.Members, "a net change: the PUP left in April")
 	assert.Equal(t, 1, ev.Period.Overall.Institution.MembersLeft)
 	assert.Equal(t, 1, ev.Period.Overall.Institution.Formalized)
-	assert.Equal(t, 6.0, ev.Period.Overall.Institution.StaffSupportHours)
+	assert.Equal(t, 6.0, ev.Period.Overall.StaffSupport.Hours)
 	assert.Zero(t, ev.Period.Overall.Client.FamiliesEnrolled)
 
 	for _, bad := range [][]string{
@@ -415,4 +470,46 @@ func TestEvaluateSkipsEventsOfAFutureTypeWithAWarning(t *testing.T) {
 	assert.Zero(t, ev.Replay.Events)
 	assert.Contains(t, stderr, "warning: 1 events of unknown types were skipped")
 	assert.Zero(t, ev.Overall.Client.FamiliesEnrolled)
+}
+
+// TestTheOverviewAndTheReportStandAtTheSameCutoff: on the same demo, the
+// overview (live read models), the evaluation route and `kooperacje
+// evaluate` without a day all stand at the end of today in Poland, say so,
+// and give the same figures, overdue actions included.
+func TestTheOverviewAndTheReportStandAtTheSameCutoff(t *testing.T) {
+	dir := t.TempDir()
+	base, stop := startServe(t, "--data", dir, "--demo", "--http", freeAddr(t))
+	tokens := demoTokensOf(t, dir)
+	var d api.Dashboard
+	require.Equal(t, http.StatusOK, getJSON(t, base+"/api/v1/dashboard", tokens["evaluator"], &d))
+	var page api.Evaluation
+	require.Equal(t, http.StatusOK, getJSON(t, base+"/api/v1/evaluation", tokens["evaluator"], &page))
+	require.Equal(t, 0, stop())
+	report, _, _ := evaluateJSON(t, dir)
+
+	today := projections.Today(time.Now())
+	for name, got := range map[string]struct {
+		day  domain.Date
+		rule api.CutoffRule
+	}{"overview": {d.AsOf, d.CutoffRule}, "evaluation page": {page.AsOf, page.CutoffRule}, "report": {report.AsOf, report.CutoffRule}} {
+		assert.Equal(t, today, got.day, "%s: as of today in Poland", name)
+		assert.Equal(t, api.CutoffToday, got.rule, "%s: says it is the default rule", name)
+	}
+	require.Len(t, d.Partnerships, len(report.Partnerships))
+	for i, g := range report.Partnerships {
+		assert.Equal(t, g, d.Partnerships[i].IndicatorGroup, g.Name)
+		assert.Equal(t, g, page.Partnerships[i], g.Name)
+	}
+	assert.Equal(t, report.Overall, d.Overall.IndicatorGroup)
+	assert.Positive(t, report.Overall.Client.Actions.Overdue+report.Overall.Client.Actions.Completed, "the comparison is of actions that exist")
+
+	// The demo's staff support: all six forms, and part of the task teams'
+	// members trained cross-sector.
+	ss := report.Overall.StaffSupport
+	assert.Len(t, ss.ByForm, len(domain.SupportKinds))
+	assert.Positive(t, ss.Participants)
+	require.NotNil(t, ss.TrainedShare)
+	assert.Positive(t, *ss.TrainedShare)
+	assert.LessOrEqual(t, *ss.TrainedShare, 100.0)
+	assert.InDelta(t, 100*float64(ss.Trained)/float64(ss.TeamMembers), *ss.TrainedShare, 0.005)
 }

@@ -50,6 +50,22 @@ async function get(path) {
   return res.json();
 }
 
+/** download saves what an API route answers as a file: a link cannot
+ * carry the token, so the page fetches it and hands the browser a blob. */
+async function download(path, name) {
+  const res = await fetch(path, { headers: { Authorization: `Bearer ${token()}` } });
+  if (!res.ok) {
+    alert(t('evaluation.download_failed'));
+    return;
+  }
+  const url = URL.createObjectURL(await res.blob());
+  const a = h('a', { href: url, download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
 /** may tells whether a role reads a kind of data (api/auth.go). */
 function may(what) {
   const role = state.me ? state.me.role : '';
@@ -176,7 +192,7 @@ async function overviewPage() {
   const main = [
     h('h1', {}, t('overview.title')),
     h('p', { class: 'intro' }, t('overview.intro')),
-    h('p', { class: 'muted', 'data-k': 'as_of', 'data-value': d.as_of }, `${t('as_of')} ${date(d.as_of)} · ${t('position')} ${d.position}`),
+    h('p', { class: 'muted', 'data-k': 'as_of', 'data-value': d.as_of, 'data-rule': d.cutoff_rule }, `${t('as_of')} ${date(d.as_of)} — ${t('cutoff', d.cutoff_rule)} · ${t('position')} ${d.position}`),
     h('section', { class: 'card', 'data-group': 'overall' },
       h('h2', {}, t('overall')),
       h('div', { class: 'tiles' },
@@ -428,6 +444,11 @@ async function evaluationPage() {
   const form = h('form', { class: 'asof card', onsubmit: (e) => { e.preventDefault(); setQuery('as_of', input.value); } });
   const input = h('input', { id: 'eval-asof', type: 'date', value: asOf || ev.as_of });
   form.append(h('label', { for: 'eval-asof' }, t('evaluation.asof')), input, h('button', { type: 'submit' }, t('evaluation.show')));
+  const query = asOf ? `?as_of=${asOf}` : '';
+  const downloads = h('p', { class: 'downloads' },
+    h('button', { type: 'button', id: 'download-xlsx', onclick: () => download(`/api/v1/evaluation/export.xlsx${query}`, `wskazniki-${ev.as_of}.xlsx`) }, t('evaluation.xlsx')),
+    ' ',
+    h('button', { type: 'button', id: 'download-csv', onclick: () => download(`/api/v1/evaluation/export.csv${query}`, `wskazniki-${ev.as_of}.csv`) }, t('evaluation.csv')));
   const bars = (f) => groups.map((g) => ({ key: g.partnership_id, label: label(g), value: f(g) }));
   const levelTable = (rows) => table([t('partnership'), ...rows.map((r) => r[0])],
     [...groups, ev.overall].map((g) => h('tr', { 'data-group': g.partnership_id || 'overall' },
@@ -437,7 +458,8 @@ async function evaluationPage() {
     h('h1', {}, t('evaluation.title')),
     h('p', { class: 'intro' }, t('evaluation.intro')),
     form,
-    h('p', { class: 'muted', 'data-k': 'as_of', 'data-value': ev.as_of }, `${t('as_of')} ${date(ev.as_of)} · ${t('position')} ${ev.replay.position}`),
+    downloads,
+    h('p', { class: 'muted', 'data-k': 'as_of', 'data-value': ev.as_of, 'data-rule': ev.cutoff_rule }, `${t('as_of')} ${date(ev.as_of)} — ${t('cutoff', ev.cutoff_rule)} · ${t('position')} ${ev.replay.position}`),
     section(t('institution_level'),
       levelTable([[t('members'), 'members', (g) => g.institution.members], [t('sectors_covered'), 'sector_coverage', (g) => g.institution.sector_coverage],
         [t('basket'), 'services', (g) => g.institution.services], [t('meetings'), 'meetings', (g) => g.institution.meetings]]),
@@ -446,6 +468,13 @@ async function evaluationPage() {
       levelTable([[t('teams_formed'), 'teams_formed', (g) => g.worker.teams_formed],
         [t('team_size_at_forming'), 'team_size_at_forming', (g) => g.worker.team_size_at_forming.value],
         [t('team_meetings_per_family_month'), 'team_meetings_per_family_month', (g) => g.worker.team_meetings_per_family_month]])),
+    section(t('staff_support_level'),
+      levelTable([[t('support_activities'), 'support_activities', (g) => g.staff_support.support_activities],
+        [t('support_hours'), 'support_hours', (g) => g.staff_support.support_hours],
+        [t('support_participants'), 'support_participants', (g) => g.staff_support.support_participants],
+        [t('team_members_trained_share'), 'team_members_trained_share', (g) => g.staff_support.team_members_trained_share]]),
+      h('figure', {}, h('figcaption', {}, t('support_by_form')),
+        barChart(Object.entries(ev.overall.staff_support.support_by_form || {}).map(([k, v]) => ({ key: k, label: t('support', k), value: v.hours })), t('support_by_form')))),
     section(t('client_level'),
       levelTable([[t('families_enrolled'), 'families_enrolled', (g) => g.client.families_enrolled],
         [t('contracts_signed'), 'contracts_signed', (g) => g.client.contracts_signed],
