@@ -177,6 +177,14 @@ func TestBadInputComesBeforePermission(t *testing.T) {
 			body: diagnosisBody(f.officer, f.police, "justice", "low"), status: 404, code: "family_not_found"},
 		{name: "a worker recording an input with a reason holding a NUL", token: outsider, method: http.MethodPost, path: fc.path + "/diagnosis",
 			body: with(diagnosisBody(f.officer, f.police, "justice", "low"), "reason", "\x00"), status: 400, code: "invalid_field", field: "reason"},
+		{name: "a worker off the team removing a member without a reason", token: outsider, method: http.MethodDelete, path: fc.path + "/team/members/" + f.officer,
+			body: map[string]any{"date": "2024-03-01"}, status: 400, code: "required", field: "reason"},
+		{name: "a worker off the team withdrawing an action without a reason", token: outsider, method: http.MethodPost, path: fc.path + "/contract/actions/a1/withdraw",
+			body: map[string]any{"date": "2024-03-01"}, status: 400, code: "required", field: "reason"},
+		{name: "a worker off the team withdrawing a diagnosis input with a blank reason", token: outsider, method: http.MethodPost, path: fc.path + "/diagnosis/" + domain.NewID() + "/withdraw",
+			body: map[string]any{"date": "2024-03-01", "reason": "\u200b "}, status: 400, code: "required", field: "reason"},
+		{name: "a worker off the team withdrawing an action with a reason", token: outsider, method: http.MethodPost, path: fc.path + "/contract/actions/a1/withdraw",
+			body: map[string]any{"date": "2024-03-01", "reason": "pomyłka"}, status: 404, code: "family_not_found"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

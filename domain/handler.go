@@ -233,12 +233,26 @@ func (h *Handler) pause(ctx context.Context, attempt int) error {
 // own, without state, as Handler.Execute does first: an ErrInvalid *Error
 // naming the field at fault. A reason is free text like a note (at most
 // 4000 characters, no control characters other than line breaks and
-// tabs); whether a decision requires one is for the decision to say.
+// tabs); the commands that are never decided without one (reasonRequired)
+// are refused here without it, before anything is loaded or any
+// permission weighed. Where a reason depends on the state (declining a
+// referral, amending a contract in force) the decision says so.
 func ValidateCommand(cmd Command, meta Meta) error {
 	if err := cmd.Validate(); err != nil {
 		return err
 	}
-	return checkText("reason", meta.Reason, false, maxText)
+	return checkText("reason", meta.Reason, reasonRequired(cmd), maxText)
+}
+
+// reasonRequired reports whether cmd is never decided without a stated
+// reason, whatever the state it meets.
+func reasonRequired(cmd Command) bool {
+	switch cmd.(type) {
+	case EraseFamily, ReopenCase, RecordLegalBasis, RemoveTeamMember, LeavePartnership,
+		CorrectDiagnosisInput, WithdrawDiagnosisInput, WithdrawAction:
+		return true
+	}
+	return false
 }
 
 // storeFacts answers Facts from the store, loading each aggregate once per
