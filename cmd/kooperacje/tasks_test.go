@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -203,6 +201,25 @@ func TestTaskListInABrowser(t *testing.T) {
 		b.do("cancel", chromedp.Click(chromedp.CSS(`form.command button.secondary`)))
 	})
 
+	t.Run("a session that expired with the form open asks to sign in again and keeps the typed data", func(t *testing.T) {
+		before := historyLen(t, base, tokens["admin"], referralFamily)
+		b.do("open the decline form", chromedp.Click(chromedp.CSS(referralRow+` button[data-do="declined"]`)))
+		b.waitFor("form", `document.querySelector('form.command textarea[name="reason"]')`, 5*time.Second)
+		b.do("type a reason", chromedp.SendKeys(chromedp.CSS(`form.command textarea[name="reason"]`), "Brak miejsc w grupie"))
+		// The session ends elsewhere (sign-out in another tab, expiry).
+		b.eval("end the session", `fetch('/api/v1/session', {method: 'DELETE'}).then(() => true)`, nil)
+		b.do("submit", chromedp.Click(chromedp.CSS(`form.command button[type=submit]`)))
+		b.waitFor("expired", formMessage+` === 'session_expired'`, 10*time.Second)
+		assert.Contains(t, eval[string](b, "message", `document.querySelector('form.command .form-message').textContent`), "Sesja wygasła")
+		assert.Equal(t, "Brak miejsc w grupie", eval[string](b, "kept", `document.querySelector('form.command textarea[name="reason"]').value`))
+		assert.Equal(t, "/tasks", eval[string](b, "still here", `location.pathname`))
+		assert.Equal(t, before, historyLen(t, base, tokens["admin"], referralFamily), "nothing written")
+		b.screenshot("tasks-session-expired")
+		b.signIn(base, signIns["worker"])
+		b.open(base + "/tasks")
+		b.waitFor("task tables", `document.querySelector('table[data-k="awaiting"]')`, 15*time.Second)
+	})
+
 	t.Run("the pedagogue accepts and completes the referral to his school", func(t *testing.T) {
 		before := historyLen(t, base, tokens["admin"], referralFamily)
 		b.do("accept", chromedp.Click(chromedp.CSS(referralRow+` button[data-do="accepted"]`)))
@@ -221,13 +238,20 @@ func TestTaskListInABrowser(t *testing.T) {
 				assert.EqualValues(t, "completed", r.Status)
 			}
 		}
-		shot := b.screenshot("tasks-after")
-		if os.Getenv("KOOP_DOCS_SHOTS") != "" && shot != "" {
-			// make docs-screenshots: the task list as the pedagogue sees it.
-			raw, err := os.ReadFile(filepath.Join(filepath.Dir(shot), "tasks.png"))
-			require.NoError(t, err)
-			require.NoError(t, os.WriteFile(filepath.Join("..", "..", "docs", "screenshots", "tasks.png"), raw, 0o644))
+		b.screenshot("tasks-after")
+	})
+
+	t.Run("the coordinator's task list: the tiles equal the rows, families named", func(t *testing.T) {
+		b.signIn(base, signIns["coordinator"])
+		b.open(base + "/tasks")
+		b.waitFor("task tables", `document.querySelector('.tile[data-k="due"]')`, 20*time.Second)
+		for _, k := range []string{"overdue", "due", "awaiting", "underway"} {
+			assert.Equal(t, tileOf(k), fmt.Sprint(rows(k)), k)
 		}
+		assert.Positive(t, rows("overdue")+rows("due"), "the demo coordinator has actions to carry out")
+		page := eval[string](b, "page text", `document.getElementById('main').innerText`)
+		assert.NotRegexp(t, `#[0-9a-f]{6}\b`, page)
+		b.screenshot("tasks-coordinator")
 	})
 
 	t.Run("in English by the switch", func(t *testing.T) {

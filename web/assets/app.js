@@ -570,7 +570,7 @@ async function tasksPage() {
       m.families.map((f) => h('tr', { 'data-family': f.id },
         h('td', {}, familyLink(f)), h('td', {}, t('fstage', f.stage)),
         h('td', {}, f.status === 'open' && (f.stage === 'opened' || f.stage === 'diagnosis_in_progress')
-          ? h('a', { href: `/families/${encodeURIComponent(f.id)}#diagnosis` }, t('tasks.add_input')) : '—'))), { 'data-k': 'families' })),
+          ? h('a', { href: `/families/${encodeURIComponent(f.id)}` }, t('tasks.diagnosis_open')) : '—'))), { 'data-k': 'families' })),
   ];
 }
 
@@ -873,8 +873,13 @@ async function live() {
     try {
       const res = await fetch('/api/v1/stream', { credentials: 'same-origin', signal: ctl.signal, cache: 'no-store' });
       if (res.status === 401) {
-        toSignIn(true);
-        return;
+        // A form being filled in keeps its data: it says itself that the
+        // session ended when it is sent.
+        if (!formsOpen()) {
+          toSignIn(true);
+          return;
+        }
+        throw new Error('stream: the session ended');
       }
       if (!res.ok || !res.body) throw new Error(`stream: HTTP ${res.status}`);
       setLive('on');
