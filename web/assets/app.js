@@ -464,6 +464,9 @@ async function myTasks() {
 function taskForm(row, cols, spec) {
   const prev = document.querySelector('tr.form-row');
   if (prev) prev.remove();
+  const said = document.getElementById('tasks-said');
+  if (said) said.hidden = true;
+  state.announcement = '';
   const form = commandForm({
     ...spec,
     onCancel: () => {
@@ -551,7 +554,6 @@ async function tasksPage() {
   const actionTable = (rows, k) => table([t('tasks.family'), t('actions'), t('deadline'), t('status'), t('tasks.do')], rows.map(actionRow), { 'data-k': k });
   const referralTable = (rows, k) => table([t('tasks.family'), t('service'), t('date'), t('status'), t('tasks.do')], rows.map(referralRow), { 'data-k': k });
   const said = state.announcement;
-  state.announcement = '';
   return [
     h('h1', {}, t('tasks.title')),
     h('p', { class: 'intro' }, t('tasks.intro')),
@@ -811,6 +813,11 @@ async function refresh() {
         nodes = await page()();
       } catch (err) {
         nodes = errorView(err);
+      }
+      // A form opened while the page was read stays; the news waits.
+      if (formsOpen()) {
+        state.missed = true;
+        break;
       }
       const y = window.scrollY;
       main.replaceChildren(...nodes);
