@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -198,7 +199,9 @@ func TestTaskListInABrowser(t *testing.T) {
 		assert.Equal(t, "reason", eval[string](b, "focus", `document.activeElement.name`))
 		b.screenshot("tasks-decline-no-reason")
 		assert.Equal(t, before, historyLen(t, base, tokens["admin"], referralFamily), "nothing written")
-		b.do("cancel", chromedp.Click(chromedp.CSS(`form.command button.secondary`)))
+		b.do("Escape closes the form", chromedp.KeyEvent(kb.Escape))
+		b.waitFor("closed", `!document.querySelector('form.command')`, 5*time.Second)
+		assert.Equal(t, "declined", eval[string](b, "focus back", `document.activeElement.dataset.do || ''`), "the keyboard is back on the button that opened the form")
 	})
 
 	t.Run("a session that expired with the form open asks to sign in again and keeps the typed data", func(t *testing.T) {

@@ -467,19 +467,24 @@ function taskForm(row, cols, spec) {
   const said = document.getElementById('tasks-said');
   if (said) said.hidden = true;
   state.announcement = '';
+  const opener = document.activeElement;
   const form = commandForm({
     ...spec,
     onCancel: () => {
       cell.parentNode.remove();
+      if (opener && opener.isConnected) opener.focus();
       if (state.missed) {
         state.missed = false;
         scheduleRefresh();
       }
     },
-    onDone: () => {
+    onDone: async () => {
       state.missed = false;
       announce(spec.done);
-      refresh();
+      await refresh();
+      // The row is gone or changed: the keyboard goes on from what was said.
+      const said = document.getElementById('tasks-said');
+      if (said && !said.hidden) said.focus();
     },
     onFresh: () => refresh(),
   });
@@ -558,7 +563,7 @@ async function tasksPage() {
     h('h1', {}, t('tasks.title')),
     h('p', { class: 'intro' }, t('tasks.intro')),
     h('p', { class: 'muted' }, `${state.me.name} · ${t('as_of')} ${date(m.asOf)}`),
-    h('p', { class: 'notice done', id: 'tasks-said', role: 'status', 'aria-live': 'polite', hidden: !said }, said || ''),
+    h('p', { class: 'notice done', id: 'tasks-said', role: 'status', 'aria-live': 'polite', tabindex: -1, hidden: !said }, said || ''),
     h('div', { class: 'tiles' },
       countTile('overdue', overdue.length, 'overdue_action'),
       countTile('due', due.length, 'due_action'),

@@ -108,10 +108,21 @@ export function commandForm(spec) {
     });
     buttons.append(cancel);
   }
+  let busy = false;
   const fieldset = el('fieldset', {}, ...nodes, buttons);
   const form = el('form', { class: 'command', id: spec.id, novalidate: true, 'aria-labelledby': spec.title ? `${spec.id}-title` : undefined },
     spec.title ? el('h3', { id: `${spec.id}-title` }, spec.title) : '', msg, fieldset);
   open.add(form);
+  if (spec.onCancel) {
+    // Escape closes the form as its Cancel button does.
+    form.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape' && !busy) {
+        e.preventDefault();
+        open.delete(form);
+        spec.onCancel();
+      }
+    });
+  }
 
   const clear = () => {
     msg.replaceChildren();
@@ -133,7 +144,6 @@ export function commandForm(spec) {
     inputs[name].focus();
   };
 
-  let busy = false;
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     if (busy) return; // a second click while the first is sent
