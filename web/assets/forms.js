@@ -191,7 +191,7 @@ export function commandForm(spec) {
     }
     key.value = newKey(); // the API answered: the next submission is a new one
     if (res.status === 401) {
-      const q = new URLSearchParams({ next: '/password' === location.pathname ? '/' : location.pathname });
+      const q = new URLSearchParams({ next: location.pathname + location.search });
       say('session_expired', t('form.expired'), ' ',
         el('a', { href: `/login?${q}`, target: '_blank', rel: 'noopener' }, t('form.signin')));
       return;
