@@ -27,6 +27,7 @@ var Pages = []string{
 	"/families/{id}",
 	"/partnerships/{id}",
 	"/caseload",
+	"/tasks",
 	"/evaluation",
 }
 

@@ -41,6 +41,7 @@ func TestPagesAndAssets(t *testing.T) {
 		{"/families/0192f0c4-0000-7000-8000-000000000001", http.StatusOK, "text/html; charset=utf-8", `<main id="main"`},
 		{"/partnerships/0192f0c4-0000-7000-8000-000000000002", http.StatusOK, "text/html; charset=utf-8", `<main id="main"`},
 		{"/caseload", http.StatusOK, "text/html; charset=utf-8", `<main id="main"`},
+		{"/tasks", http.StatusOK, "text/html; charset=utf-8", `<main id="main"`},
 		{"/evaluation", http.StatusOK, "text/html; charset=utf-8", `<main id="main"`},
 		{"/assets/app.js", http.StatusOK, "text/javascript; charset=utf-8", "import { t, lang"},
 		{"/assets/i18n.js", http.StatusOK, "text/javascript; charset=utf-8", "'nav.overview': 'Przegląd'"},

@@ -453,6 +453,9 @@ func loadDemoFamilies(ctx context.Context, store domain.Store, run demoRunAs) er
 			}
 		}
 	}
+	if err := demoPedagogueReferral(run); err != nil {
+		return err
+	}
 	for _, s := range demoStaffSupport {
 		pool := demoPools[s.partnership]
 		cmd := domain.RecordStaffSupport{PartnershipID: demoID("partnership", s.partnership), ActivityID: demoID("staff-support", s.partnership, s.date.String()),
@@ -1111,4 +1114,18 @@ func (g *demoGen) finish(key string, opened domain.Date, steps []demoStep) ([]de
 		}
 	}
 	return steps, nil
+}
+
+// demoPedagogueReferral sends the family of pzk-sieradz/08, whose team
+// the demo pedagogue is on, to his school's basket service a few days
+// before the demo's today, and leaves the referral awaiting his answer:
+// the demo worker who signs in has a referral on his task list.
+func demoPedagogueReferral(run demoRunAs) error {
+	const key = "pzk-sieradz/08"
+	coord := demoSlot{inst: "mops-sieradz", worker: "Marta Testowa"}
+	d := addDays(demoToday, -5)
+	cmd := domain.RequestReferral{FamilyID: demoID("family", key), ReferralID: demoID("referral", key, "pending", "sp1-sieradz"),
+		ServiceID: demoID("service", "pzk-sieradz", "sp1-sieradz", "Zajęcia wyrównawcze"), Date: d,
+		Note: "Skierowanie uzgodnione z pedagogiem na spotkaniu ZZK"}
+	return run("family/"+key+"/referral/pending", demoActor(coord), cmd, d.Time().Add(11*time.Hour), "skierowanie do usługi z lokalnego koszyka usług")
 }

@@ -7,6 +7,7 @@
 
 import { t, lang, setLang, num, locale, count, nounForm, tf } from './i18n.js';
 import { barChart, stackedBars, spreadChart } from './charts.js';
+import { commandForm, formsOpen } from './forms.js';
 
 const sectorsOrder = ['social_assistance', 'family_support', 'labour', 'education', 'health', 'justice', 'police', 'housing', 'ngo', 'other', 'client', 'coordinator'];
 const familyStages = ['opened', 'diagnosis_in_progress', 'diagnosed', 'contract_drafted', 'contract_in_force', 'contract_ended', 'closed'];
@@ -434,6 +435,168 @@ async function caseloadPage() {
   ];
 }
 
+// ---- Moje zadania: the worker's task list -------------------------------
+
+/**
+ * myTasks gathers, from the plans of the families on the user's caseload
+ * (as the API lets the user see them), the actions the user's institution
+ * carries out (and, for a coordinator, their own) that are still open,
+ * and the referrals sent to the user's institution that await an answer
+ * or are under way.
+ */
+async function myTasks() {
+  const me = state.me;
+  const c = await get(`/api/v1/workers/${encodeURIComponent(me.worker_id)}/caseload`);
+  const plans = await Promise.all(c.families.map((f) => get(`/api/v1/families/${encodeURIComponent(f.id)}/plan`).catch(() => null)));
+  const out = { asOf: c.as_of, families: [], actions: [], awaiting: [], underway: [] };
+  plans.forEach((p, i) => {
+    if (!p) return;
+    const f = c.families[i];
+    const applicant = (p.household || []).find((m) => m.relation === 'applicant') || (p.household || [])[0];
+    const fam = { id: p.id, name: f.applicant || (applicant && applicant.name) || t('tasks.unnamed'), version: p.version, stage: p.stage, status: p.status };
+    out.families.push(fam);
+    if (p.status === 'closed') return;
+    const mine = (a) => (a.responsible.kind === 'institution' && a.responsible.institution_id === me.institution_id)
+      || (a.responsible.kind === 'coordinator' && p.coordinator && p.coordinator.worker_id === me.worker_id);
+    if (p.contract && p.contract.status === 'in_force') {
+      for (const a of p.contract.actions || []) {
+        if ((a.status === 'planned' || a.status === 'started') && mine(a)) out.actions.push({ ...a, family: fam });
+      }
+    }
+    for (const r of p.referrals || []) {
+      if (r.institution_id !== me.institution_id) continue;
+      if (r.status === 'requested') out.awaiting.push({ ...r, family: fam });
+      if (r.status === 'accepted') out.underway.push({ ...r, family: fam });
+    }
+  });
+  const byDeadline = (a, b) => (a.deadline < b.deadline ? -1 : a.deadline > b.deadline ? 1 : 0);
+  out.actions.sort(byDeadline);
+  out.awaiting.sort((a, b) => (a.date < b.date ? -1 : 1));
+  out.underway.sort((a, b) => (a.updated_on < b.updated_on ? -1 : 1));
+  return out;
+}
+
+/** taskForm opens a command's form in the row below a task; one at a time. */
+function taskForm(row, cols, spec) {
+  const prev = document.querySelector('tr.form-row');
+  if (prev) prev.remove();
+  const said = document.getElementById('tasks-said');
+  if (said) said.hidden = true;
+  state.announcement = '';
+  const opener = document.activeElement;
+  const form = commandForm({
+    ...spec,
+    onCancel: () => {
+      cell.parentNode.remove();
+      if (opener && opener.isConnected) opener.focus();
+      if (state.missed) {
+        state.missed = false;
+        scheduleRefresh();
+      }
+    },
+    onDone: async () => {
+      state.missed = false;
+      announce(spec.done);
+      await refresh();
+      // The row is gone or changed: the keyboard goes on from what was said.
+      const said = document.getElementById('tasks-said');
+      if (said && !said.hidden) said.focus();
+    },
+    onFresh: () => refresh(),
+  });
+  const cell = h('td', { colspan: cols }, form);
+  row.after(h('tr', { class: 'form-row' }, cell));
+  form.focusFirst();
+}
+
+/** announce says what was done in the page's live region, above the tables. */
+function announce(text) {
+  state.announcement = text;
+}
+
+function familyLink(fam) {
+  return h('a', { href: `/families/${encodeURIComponent(fam.id)}` }, fam.name);
+}
+
+function actionRow(a) {
+  const path = `/api/v1/families/${encodeURIComponent(a.family.id)}/contract/actions/${encodeURIComponent(a.id)}`;
+  const id = `act-${a.family.id.slice(0, 8)}-${a.id}`;
+  const row = h('tr', { 'data-action': a.id, 'data-family': a.family.id, 'data-status': a.overdue ? 'overdue' : a.status });
+  const open = (status, label) => h('button', {
+    type: 'button', class: 'small', 'data-do': status,
+    onclick: () => taskForm(row, 5, {
+      id: `${id}-${status}`, title: `${label}: ${a.description}`, path, version: () => a.family.version,
+      fixed: { status }, submit: label, done: tf('tasks.action_done', t('astatus', status)),
+      fields: [{ name: 'date', label: t('tasks.date'), type: 'date', required: true },
+        { name: 'note', label: t('tasks.note'), type: 'textarea' }],
+    }),
+  }, label);
+  row.append(
+    h('td', {}, familyLink(a.family)),
+    h('td', {}, a.description),
+    h('td', { class: a.overdue ? 'warn' : '' }, date(a.deadline), a.overdue ? ` ⚠ ${t('overdue')}` : ''),
+    h('td', {}, t('astatus', a.status)),
+    h('td', { class: 'task-buttons' },
+      a.status === 'planned' ? open('started', t('tasks.start')) : '',
+      open('completed', t('tasks.complete')),
+      open('missed', t('tasks.missed'))));
+  return row;
+}
+
+function referralRow(r) {
+  const path = `/api/v1/families/${encodeURIComponent(r.family.id)}/referrals/${encodeURIComponent(r.referral_id)}`;
+  const id = `ref-${r.referral_id.slice(0, 8)}`;
+  const row = h('tr', { 'data-referral': r.referral_id, 'data-family': r.family.id, 'data-status': r.status });
+  const open = (status, label, fields) => h('button', {
+    type: 'button', class: 'small', 'data-do': status,
+    onclick: () => taskForm(row, 5, {
+      id: `${id}-${status}`, title: `${label}: ${r.service_name}`, path, version: () => r.family.version,
+      fixed: { status }, submit: label, done: tf('tasks.referral_done', t('rstatus', status)),
+      fields: [{ name: 'date', label: t('tasks.date'), type: 'date', required: true }, ...fields],
+    }),
+  }, label);
+  row.append(
+    h('td', {}, familyLink(r.family)),
+    h('td', {}, r.service_name, r.note ? h('small', { class: 'muted' }, ` — ${r.note}`) : ''),
+    h('td', {}, date(r.status === 'requested' ? r.date : r.updated_on)),
+    h('td', {}, t('rstatus', r.status)),
+    h('td', { class: 'task-buttons' }, r.status === 'requested'
+      ? [open('accepted', t('tasks.accept'), []),
+        open('declined', t('tasks.decline'), [{ name: 'reason', label: t('tasks.reason'), type: 'textarea', required: true }])]
+      : open('completed', t('tasks.complete_referral'), [])));
+  return row;
+}
+
+async function tasksPage() {
+  if (!state.me.worker_id) return [h('h1', {}, t('tasks.title')), h('p', { class: 'notice' }, t('caseload.none'))];
+  const m = await myTasks();
+  const overdue = m.actions.filter((a) => a.overdue);
+  const due = m.actions.filter((a) => !a.overdue);
+  const actionTable = (rows, k) => table([t('tasks.family'), t('actions'), t('deadline'), t('status'), t('tasks.do')], rows.map(actionRow), { 'data-k': k });
+  const referralTable = (rows, k) => table([t('tasks.family'), t('service'), t('date'), t('status'), t('tasks.do')], rows.map(referralRow), { 'data-k': k });
+  const said = state.announcement;
+  return [
+    h('h1', {}, t('tasks.title')),
+    h('p', { class: 'intro' }, t('tasks.intro')),
+    h('p', { class: 'muted' }, `${state.me.name} · ${t('as_of')} ${date(m.asOf)}`),
+    h('p', { class: 'notice done', id: 'tasks-said', role: 'status', 'aria-live': 'polite', tabindex: -1, hidden: !said }, said || ''),
+    h('div', { class: 'tiles' },
+      countTile('overdue', overdue.length, 'overdue_action'),
+      countTile('due', due.length, 'due_action'),
+      countTile('awaiting', m.awaiting.length, 'awaiting_referral'),
+      countTile('underway', m.underway.length, 'underway_referral')),
+    section(t('tasks.overdue'), actionTable(overdue, 'overdue')),
+    section(t('tasks.due'), actionTable(due, 'due')),
+    section(t('tasks.awaiting'), referralTable(m.awaiting, 'awaiting')),
+    section(t('tasks.underway'), referralTable(m.underway, 'underway')),
+    section(t('tasks.families'), table([t('tasks.family'), t('stage'), t('tasks.diagnosis')],
+      m.families.map((f) => h('tr', { 'data-family': f.id },
+        h('td', {}, familyLink(f)), h('td', {}, t('fstage', f.stage)),
+        h('td', {}, f.status === 'open' && (f.stage === 'opened' || f.stage === 'diagnosis_in_progress')
+          ? h('a', { href: `/families/${encodeURIComponent(f.id)}` }, t('tasks.diagnosis_open')) : '—'))), { 'data-k': 'families' })),
+  ];
+}
+
 async function evaluationPage() {
   const params = new URLSearchParams(location.search);
   const asOf = params.get('as_of') || '';
@@ -650,6 +813,7 @@ const routes = [
   [/^\/families\/([^/]+)$/, familyPage],
   [/^\/partnerships\/([^/]+)$/, partnershipPage],
   [/^\/caseload$/, caseloadPage],
+  [/^\/tasks$/, tasksPage],
   [/^\/evaluation$/, evaluationPage],
   [/^\/password$/, async () => passwordPage()],
 ];
@@ -683,6 +847,11 @@ async function refresh() {
         nodes = await page()();
       } catch (err) {
         nodes = errorView(err);
+      }
+      // A form opened while the page was read stays; the news waits.
+      if (formsOpen()) {
+        state.missed = true;
+        break;
       }
       const y = window.scrollY;
       main.replaceChildren(...nodes);
@@ -721,6 +890,10 @@ let refreshTimer = null;
 function scheduleRefresh() {
   // A form being filled in is not redrawn under the user's hands.
   if (refreshTimer || location.pathname === '/password') return;
+  if (formsOpen()) {
+    state.missed = true;
+    return;
+  }
   const wait = location.pathname === '/evaluation' ? 10000 : 150;
   refreshTimer = setTimeout(() => {
     refreshTimer = null;
@@ -741,8 +914,13 @@ async function live() {
     try {
       const res = await fetch('/api/v1/stream', { credentials: 'same-origin', signal: ctl.signal, cache: 'no-store' });
       if (res.status === 401) {
-        toSignIn(true);
-        return;
+        // A form being filled in keeps its data: it says itself that the
+        // session ended when it is sent.
+        if (!formsOpen()) {
+          toSignIn(true);
+          return;
+        }
+        throw new Error('stream: the session ended');
       }
       if (!res.ok || !res.body) throw new Error(`stream: HTTP ${res.status}`);
       setLive('on');
@@ -794,7 +972,7 @@ function chrome() {
   const links = [['/', 'nav.overview']];
   if (state.me) {
     if (may('families')) links.push(['/families', 'nav.families']);
-    if (may('caseload')) links.push(['/caseload', 'nav.caseload']);
+    if (may('caseload')) links.push(['/tasks', 'nav.tasks'], ['/caseload', 'nav.caseload']);
     if (may('evaluation')) links.push(['/evaluation', 'nav.evaluation']);
   }
   nav.replaceChildren(...(state.me ? links : []).map(([href, key]) => h('a', {
