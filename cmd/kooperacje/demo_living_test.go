@@ -197,6 +197,22 @@ func TestDemoLivingFamiliesLiveOnTheirAnchorAndLoadOnce(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, first, second, "a later load writes nothing")
 
+	// Every command on its own is idempotent too, not only the skipping of
+	// families whose last command is recorded.
+	h := &domain.Handler{Store: store}
+	again := func(key string, by domain.Actor, cmd domain.Command, occurred time.Time, reason string) error {
+		res, err := h.Execute(ctx, cmd, domain.Meta{CommandID: demoID("command", key), Actor: by, OccurredAt: occurred, Reason: reason}, domain.AnyVersion)
+		if err == nil && !res.Duplicate {
+			t.Errorf("%s wrote anew", key)
+		}
+		return err
+	}
+	withDemoNow(t, anchor)
+	require.NoError(t, loadDemoLiving(ctx, forgetfulStore{}, again, demoNow()))
+	third, err := store.LastSequence(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, first, third)
+
 	// A fresh data directory on another day gets the same families, shifted.
 	_, _, shifted := loadLiving(t, ctx, addDays(anchor, 17))
 	require.Len(t, shifted, len(fams))
@@ -217,6 +233,15 @@ func TestDemoLivingFamiliesStayInTheirPlace(t *testing.T) {
 		for n, steps := range fams {
 			assert.Equal(t, addDays(anchor, -demoLivingFamilies[n].openedAgo), steps[0].date, demoLivingKey(n))
 		}
+		// An action is due on the anchor itself, so that one is due this
+		// month even on its last day.
+		dueToday := false
+		for _, s := range fams[0] {
+			if d, ok := s.cmd.(domain.DraftContract); ok {
+				dueToday = slices.ContainsFunc(d.Actions, func(a domain.Action) bool { return a.Deadline == anchor })
+			}
+		}
+		assert.True(t, dueToday, "an action of the first family is due on %s", anchor)
 	}
 	for n, lf := range demoLivingFamilies {
 		assert.True(t, strings.HasPrefix(demoLivingKey(n), "living/"+lf.partnership+"/"))
