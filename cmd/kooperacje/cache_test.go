@@ -64,7 +64,7 @@ func TestServeCacheForgetsFamiliesErasedElsewhere(t *testing.T) {
 	family := open[0].ID
 	// A refused command still leaves the family in the cache.
 	_, err = e.handler.Execute(ctx, domain.ReopenCase{FamilyID: family, Date: today},
-		domain.Meta{Actor: domain.Actor{UserID: "test", Role: domain.RoleAdmin}}, domain.AnyVersion)
+		domain.Meta{Actor: domain.Actor{UserID: "test", Role: domain.RoleAdmin}, Reason: "próba wznowienia otwartej sprawy"}, domain.AnyVersion)
 	require.ErrorIs(t, err, domain.ErrCaseOpen)
 	_, cached := e.handler.Cache.Cached(domain.AggregateFamily, family)
 	require.True(t, cached)
