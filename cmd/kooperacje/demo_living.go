@@ -299,10 +299,11 @@ func (g *demoGen) living(p demoPartnership, key string, n int, prof demoProfile,
 		Decisions: []string{"Przyjęcie wyników diagnozy potrzeb", "Podział zadań między kooperantów"},
 		NextSteps: []string{"Przygotowanie projektu kontraktu socjalnego z rodziną"}}, "protokół spotkania ZZK")
 
-	// Referrals to the team's basket services: the first taken up (and,
-	// in a case long under way, completed), the others awaiting an
-	// answer a few days before the anchor, so the institutions' task
-	// lists have work.
+	// Referrals to up to three of the team's basket services: before a
+	// contract, all awaiting an answer; with a contract in force, the
+	// first taken up (and, in a case long under way, completed), the
+	// others sent a few days before the anchor and awaiting an answer, so
+	// the institutions' task lists have work; a closed case's all taken up.
 	var services []demoSlot
 	for _, m := range members {
 		if demoRoles[m.role].refer && m.slot.service != "" && !slices.Contains(services, m.slot) {
