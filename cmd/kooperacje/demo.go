@@ -351,6 +351,11 @@ func loadDemo(ctx context.Context, h *domain.Handler, dataDir string) error {
 	if err := loadDemoFamilies(ctx, h.Store, runAs); err != nil {
 		return err
 	}
+	// The families living today, dated from the data directory's anchor
+	// (demo_living.go).
+	if err := loadDemoLiving(ctx, h.Store, runAs, demoNow()); err != nil {
+		return err
+	}
 	return demoTokens(as(system), dataDir)
 }
 
