@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kooperacje/kooperacje/polish"
 	"github.com/kooperacje/kooperacje/projections"
 )
 
@@ -126,7 +127,8 @@ func TestTaskListInABrowser(t *testing.T) {
 		assert.Equal(t, "0", tileOf("underway"))
 		// Polish plural forms in the tiles' labels.
 		label := eval[string](b, "awaiting label", `document.querySelector('.tile[data-k="awaiting"] .tile-label').textContent`)
-		assert.Equal(t, map[int]string{1: "skierowanie czekające na odpowiedź"}[len(awaiting)], label)
+		awaitingReferral := polish.Noun{One: "skierowanie czekające na odpowiedź", Few: "skierowania czekające na odpowiedź", Many: "skierowań czekających na odpowiedź"}
+		assert.Equal(t, awaitingReferral.Form(len(awaiting)), label)
 		// The family column names the family, never an id.
 		family := eval[string](b, "family cell", fmt.Sprintf(`document.querySelector('%s td a').textContent`, actionRow))
 		assert.Equal(t, names[actionFamily], family)
