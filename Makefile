@@ -6,7 +6,7 @@ DATA    ?= ./data
 HTTP    ?= 127.0.0.1:8080
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: run build test test-short bench bench-all soak scale lint fmt clean chromium
+.PHONY: run build test test-short bench bench-all soak scale lint fmt clean chromium axe
 
 ## run: build and start the engine with an embedded JetStream, the demo data, the API
 run: build
@@ -18,9 +18,9 @@ build:
 
 ## test: every test, with the race detector (the engine is concurrent throughout);
 ## the browser tests' screenshots land in artifacts/
-test: chromium
+test: chromium axe
 	@mkdir -p artifacts
-	$(GO) test -race -count=1 -timeout 45m -artifacts -outputdir $(CURDIR)/artifacts ./...
+	KOOP_AXE=$${KOOP_AXE:-$(AXE)} $(GO) test -race -count=1 -timeout 45m -artifacts -outputdir $(CURDIR)/artifacts ./...
 
 ## chromium: Debian's Chromium for the browser tests, installed when missing
 ## (set KOOP_CHROMIUM to use another Chromium)
@@ -29,6 +29,24 @@ chromium:
 		echo "installing Debian's chromium for the browser tests"; \
 		sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
 		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+## axe: axe-core from npm for the browser tests' accessibility checks, installed
+## into bin/axe when missing (and Debian's npm when there is no npm); the tests
+## inject axe.min.js into the pages through the DevTools protocol, it is never
+## part of the pages (set KOOP_AXE to use another axe.min.js)
+AXE_VERSION := 4.14.1
+AXE_DIR     := $(CURDIR)/bin/axe
+AXE         := $(AXE_DIR)/node_modules/axe-core/axe.min.js
+axe:
+	@if [ -z "$$KOOP_AXE" ] && ! grep -qs '"version": "$(AXE_VERSION)"' $(AXE_DIR)/node_modules/axe-core/package.json; then \
+		if ! command -v npm >/dev/null 2>&1; then \
+			echo "installing Debian's npm to fetch axe-core for the browser tests"; \
+			sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+			$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq npm >/dev/null; \
+		fi; \
+		echo "installing axe-core $(AXE_VERSION) into $(AXE_DIR) for the browser tests"; \
+		mkdir -p $(AXE_DIR) && npm install --no-save --no-audit --no-fund --silent --prefix $(AXE_DIR) axe-core@$(AXE_VERSION); \
 	fi
 
 ## test-short: the tests without the race detector, faster while editing
