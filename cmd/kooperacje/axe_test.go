@@ -117,7 +117,9 @@ func a11yPages(ids demoPageIDs) []a11yPage {
 		{name: "family plan as of its opening", who: "coordinator", path: "/families/" + ids.Family + "?as_of=" + ids.Opened, ready: `document.querySelector('[data-k="plan-as-of"]') && document.querySelector('[data-k="history"] li.future')`, english: true},
 		{name: "caseload", who: "coordinator", path: "/caseload", ready: `document.querySelector('.tile[data-k="families"]')`, english: true},
 		{name: "password change", who: "coordinator", path: "/password", ready: `document.getElementById('old_password')`, english: true},
+		{name: "task list of the coordinator", who: "coordinator", path: "/tasks", ready: `document.querySelector('.tile[data-k="awaiting"]')`, english: true},
 		{name: "page of an unknown family", who: "coordinator", path: "/families/no-such-family", ready: `document.querySelector('[data-k="error"]')`},
+		{name: "task list", who: "worker", path: "/tasks", ready: `document.querySelector('.tile[data-k="awaiting"]')`, english: true},
 		{name: "evaluation", who: "evaluator", path: "/evaluation", ready: `document.querySelector('table [data-group="overall"]')`, english: true},
 		{name: "caseload of a user who is no worker", who: "evaluator", path: "/caseload", ready: rendered},
 	}
