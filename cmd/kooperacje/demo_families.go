@@ -749,34 +749,7 @@ func (g *demoGen) familyIn(p demoPartnership, pool demoPool, key string, prof de
 	if stage == 7 {
 		expires = domain.Date{}
 	}
-	var seen []string
-	for _, m := range members {
-		if m.slot.inst == coord.inst || slices.Contains(seen, m.slot.inst) {
-			continue
-		}
-		seen = append(seen, m.slot.inst)
-		cats := []domain.DataCategory{domain.DataBasic}
-		for _, o := range members {
-			if o.slot.inst == m.slot.inst {
-				for _, c := range demoRoles[o.role].categories {
-					if !slices.Contains(cats, c) {
-						cats = append(cats, c)
-					}
-				}
-			}
-		}
-		inst := demoID("institution", m.slot.inst)
-		if m.role == "kurator" {
-			add(cons, "legal-basis/"+m.slot.inst, domain.RecordLegalBasis{FamilyID: fid, InstitutionID: inst, Categories: cats,
-				LegalBasis: "Postanowienie sądu rejonowego (wydział rodzinny i nieletnich) o nadzorze kuratora sądowego, art. 109 § 2 pkt 2 KRO", RecordedOn: cons},
-				"Rodzina pod nadzorem kuratora ustanowionym przez sąd; wymiana informacji z kuratorem na podstawie postanowienia sądu.")
-			continue
-		}
-		add(cons, "consent/"+m.slot.inst, domain.GiveConsent{FamilyID: fid, ConsentID: demoID("consent", key, m.slot.inst), InstitutionID: inst,
-			Categories: cats, Purpose: "Diagnoza potrzeb rodziny i współpraca w Zadaniowym Zespole Kooperacyjnym",
-			LegalBasis: "Zgoda: art. 6 ust. 1 lit. a i art. 9 ust. 2 lit. a RODO", GivenBy: applicant.PersonID, GivenOn: cons, ExpiresOn: expires},
-			"zgoda wnioskodawcy na przekazywanie danych kooperantom")
-	}
+	demoConsents(add, fid, key, coord, members, applicant.PersonID, cons, expires)
 	// Some families give a consent they later withdraw, for an institution
 	// not on their team.
 	if g.withdraw++; g.withdraw%3 == 1 {
@@ -1128,4 +1101,40 @@ func demoPedagogueReferral(run demoRunAs) error {
 		ServiceID: demoID("service", "pzk-sieradz", "sp1-sieradz", "Zajęcia wyrównawcze"), Date: d,
 		Note: "Skierowanie uzgodnione z pedagogiem na spotkaniu ZZK"}
 	return run("family/"+key+"/referral/pending", demoActor(coord), cmd, d.Time().Add(11*time.Hour), "skierowanie do usługi z lokalnego koszyka usług")
+}
+
+// demoConsents records, on day cons, what lets each institution of a
+// family's team (other than the coordinator's) see the categories its
+// workers need: the family's consent, or for the probation officer the
+// court's order; consents expire on expires (zero: never).
+func demoConsents(add func(domain.Date, string, domain.Command, string), fid, key string, coord demoSlot, members []demoMember,
+	applicantID string, cons, expires domain.Date) {
+	var seen []string
+	for _, m := range members {
+		if m.slot.inst == coord.inst || slices.Contains(seen, m.slot.inst) {
+			continue
+		}
+		seen = append(seen, m.slot.inst)
+		cats := []domain.DataCategory{domain.DataBasic}
+		for _, o := range members {
+			if o.slot.inst == m.slot.inst {
+				for _, c := range demoRoles[o.role].categories {
+					if !slices.Contains(cats, c) {
+						cats = append(cats, c)
+					}
+				}
+			}
+		}
+		inst := demoID("institution", m.slot.inst)
+		if m.role == "kurator" {
+			add(cons, "legal-basis/"+m.slot.inst, domain.RecordLegalBasis{FamilyID: fid, InstitutionID: inst, Categories: cats,
+				LegalBasis: "Postanowienie sądu rejonowego (wydział rodzinny i nieletnich) o nadzorze kuratora sądowego, art. 109 § 2 pkt 2 KRO", RecordedOn: cons},
+				"Rodzina pod nadzorem kuratora ustanowionym przez sąd; wymiana informacji z kuratorem na podstawie postanowienia sądu.")
+			continue
+		}
+		add(cons, "consent/"+m.slot.inst, domain.GiveConsent{FamilyID: fid, ConsentID: demoID("consent", key, m.slot.inst), InstitutionID: inst,
+			Categories: cats, Purpose: "Diagnoza potrzeb rodziny i współpraca w Zadaniowym Zespole Kooperacyjnym",
+			LegalBasis: "Zgoda: art. 6 ust. 1 lit. a i art. 9 ust. 2 lit. a RODO", GivenBy: applicantID, GivenOn: cons, ExpiresOn: expires},
+			"zgoda wnioskodawcy na przekazywanie danych kooperantom")
+	}
 }

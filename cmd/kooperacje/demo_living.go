@@ -228,34 +228,7 @@ func (g *demoGen) living(p demoPartnership, key string, n int, prof demoProfile,
 	// Consents for the whole cooperation; the probation officer works on
 	// the court's order.
 	cons := addDays(opened, 2)
-	var seen []string
-	for _, m := range members {
-		if m.slot.inst == coord.inst || slices.Contains(seen, m.slot.inst) {
-			continue
-		}
-		seen = append(seen, m.slot.inst)
-		cats := []domain.DataCategory{domain.DataBasic}
-		for _, o := range members {
-			if o.slot.inst == m.slot.inst {
-				for _, c := range demoRoles[o.role].categories {
-					if !slices.Contains(cats, c) {
-						cats = append(cats, c)
-					}
-				}
-			}
-		}
-		inst := demoID("institution", m.slot.inst)
-		if m.role == "kurator" {
-			add(cons, "legal-basis/"+m.slot.inst, domain.RecordLegalBasis{FamilyID: fid, InstitutionID: inst, Categories: cats,
-				LegalBasis: "Postanowienie sądu rejonowego (wydział rodzinny i nieletnich) o nadzorze kuratora sądowego, art. 109 § 2 pkt 2 KRO", RecordedOn: cons},
-				"Rodzina pod nadzorem kuratora ustanowionym przez sąd; wymiana informacji z kuratorem na podstawie postanowienia sądu.")
-			continue
-		}
-		add(cons, "consent/"+m.slot.inst, domain.GiveConsent{FamilyID: fid, ConsentID: demoID("consent", key, m.slot.inst), InstitutionID: inst,
-			Categories: cats, Purpose: "Diagnoza potrzeb rodziny i współpraca w Zadaniowym Zespole Kooperacyjnym",
-			LegalBasis: "Zgoda: art. 6 ust. 1 lit. a i art. 9 ust. 2 lit. a RODO", GivenBy: applicant.PersonID, GivenOn: cons},
-			"zgoda wnioskodawcy na przekazywanie danych kooperantom")
-	}
+	demoConsents(add, fid, key, coord, members, applicant.PersonID, cons, domain.Date{})
 	if lf.kind == livingOpened {
 		return steps
 	}
